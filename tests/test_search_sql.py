@@ -1,0 +1,332 @@
+"""search_run_ids / search_experiment_ids against real databases, SQLite and PostgreSQL."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tracking.errors import InvalidParameterValue
+from tracking.store import tables as t
+from tracking.store.engine import make_engine
+from tracking.store.experiment_search import search_experiment_ids
+from tracking.store.run_search import search_run_ids
+
+
+def _run(uuid_: str, exp: int, name: str, status: str, start: int, end: int | None, **kw: Any):
+    return {
+        "run_uuid": uuid_,
+        "experiment_id": exp,
+        "name": name,
+        "user_id": kw.get("user", "u1"),
+        "status": status,
+        "start_time": start,
+        "end_time": end,
+        "lifecycle_stage": kw.get("stage", "active"),
+        "artifact_uri": f"s3://bucket/{uuid_}",
+        "deleted_time": None,
+    }
+
+
+def _metric(run: str, key: str, value: float) -> dict[str, Any]:
+    nan = value != value
+    return {"run_uuid": run, "key": key, "step": 0, "timestamp": 1, "value": 0.0 if nan else value}
+
+
+async def _fixture_rows(engine: AsyncEngine) -> None:
+    exp = {"artifact_location": "x", "last_update_time": 0}
+    async with engine.begin() as conn:
+        await conn.execute(
+            t.experiments.insert(),
+            [
+                {**exp, "experiment_id": 1, "name": "a-default", "lifecycle_stage": "active",
+                 "creation_time": 10},
+                {**exp, "experiment_id": 2, "name": "b-second", "lifecycle_stage": "active",
+                 "creation_time": 20},
+                {**exp, "experiment_id": 3, "name": "gone", "lifecycle_stage": "deleted",
+                 "creation_time": 30},
+                {**exp, "experiment_id": 4, "name": "c-other", "lifecycle_stage": "active",
+                 "creation_time": 20},
+            ],
+        )  # fmt: skip
+        await conn.execute(
+            t.experiment_tags.insert(),
+            [
+                {"experiment_id": 1, "key": "team", "value": "a"},
+                {"experiment_id": 2, "key": "team", "value": "b"},
+            ],
+        )
+        await conn.execute(
+            t.runs.insert(),
+            [
+                _run("r1", 1, "alpha", "FINISHED", 100, 200),
+                _run("r2", 1, "Alpha-2", "RUNNING", 200, None, user="u2"),
+                _run("r3", 1, "beta", "FAILED", 300, 400),
+                _run("r4", 1, "gamma", "FINISHED", 150, 160, stage="deleted"),
+                _run("r5", 2, "delta", "FINISHED", 250, 300),
+                _run("r6", 1, "eps", "KILLED", 200, None),
+            ],
+        )
+        await conn.execute(
+            t.params.insert(),
+            [
+                {"run_uuid": "r1", "key": "lr", "value": "0.1"},
+                {"run_uuid": "r1", "key": "opt", "value": "Adam"},
+                {"run_uuid": "r2", "key": "lr", "value": "0.01"},
+                {"run_uuid": "r3", "key": "opt", "value": "sgd"},
+                {"run_uuid": "r3", "key": "a b", "value": "spaced"},
+            ],
+        )
+        await conn.execute(
+            t.tags.insert(),
+            [
+                {"run_uuid": "r1", "key": "mlflow.runName", "value": "alpha"},
+                {"run_uuid": "r1", "key": "team", "value": "Red"},
+                {"run_uuid": "r2", "key": "team", "value": "red"},
+            ],
+        )
+        metrics = [
+            _metric("r1", "acc", 0.9),
+            _metric("r1", "x-y", 1.0),
+            _metric("r2", "acc", float("nan")),
+            _metric("r3", "acc", -2.0),
+            _metric("r4", "acc", 0.95),
+            _metric("r5", "acc", 0.7),
+        ]
+        latest = [{**m, "is_nan": m["run_uuid"] == "r2"} for m in metrics]
+        await conn.execute(t.latest_metrics.insert(), latest)
+        ds = {"experiment_id": 1, "source_type": "local", "source": "/d"}
+        await conn.execute(
+            t.datasets.insert(),
+            [
+                {**ds, "dataset_uuid": "d1", "name": "train_ds", "digest": "abc"},
+                {**ds, "dataset_uuid": "d2", "name": "Eval", "digest": "DEF"},
+            ],
+        )
+        await conn.execute(
+            t.dataset_inputs.insert(),
+            [
+                {"input_uuid": "i1", "run_uuid": "r1", "dataset_uuid": "d1"},
+                {"input_uuid": "i2", "run_uuid": "r2", "dataset_uuid": "d2"},
+                {"input_uuid": "i3", "run_uuid": "r3", "dataset_uuid": "d1"},
+            ],
+        )
+        await conn.execute(
+            t.input_tags.insert(),
+            [
+                {"input_uuid": "i1", "name": "mlflow.data.context", "value": "training"},
+                {"input_uuid": "i2", "name": "mlflow.data.context", "value": "eval"},
+            ],
+        )
+
+
+@pytest.fixture
+async def engine(backend_uri: str) -> AsyncIterator[AsyncEngine]:
+    # A fresh migrated database per test from conftest, on SQLite and PostgreSQL, with the
+    # server's own connection setup (case-sensitive LIKE, foreign keys).
+    eng = make_engine(backend_uri)
+    await _fixture_rows(eng)
+    yield eng
+    await eng.dispose()
+
+
+async def runs(
+    engine: AsyncEngine,
+    filter_string: str | None = None,
+    order_by: list[str] | None = None,
+    view_type: str = "ACTIVE_ONLY",
+    experiment_ids: list[int] | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> list[str]:
+    async with engine.connect() as conn:
+        return await search_run_ids(
+            conn,
+            experiment_ids=[1, 2] if experiment_ids is None else experiment_ids,
+            filter_string=filter_string,
+            view_type=view_type,
+            order_by=order_by or [],
+            offset=offset,
+            limit=limit,
+        )
+
+
+async def experiments(
+    engine: AsyncEngine,
+    filter_string: str | None = None,
+    order_by: list[str] | None = None,
+    view_type: str = "ACTIVE_ONLY",
+) -> list[int]:
+    async with engine.connect() as conn:
+        return await search_experiment_ids(
+            conn,
+            filter_string=filter_string,
+            view_type=view_type,
+            order_by=order_by or [],
+            offset=0,
+            limit=100,
+        )
+
+
+DEFAULT_ORDER = ["r3", "r5", "r2", "r6", "r1"]  # start_time DESC, then run_uuid ASC
+
+
+@pytest.mark.parametrize(
+    ("filter_string", "expected"),
+    [
+        (None, DEFAULT_ORDER),
+        ("", DEFAULT_ORDER),
+        ("metrics.acc > 0.5", ["r5", "r1"]),
+        ("metrics.acc > -5", ["r3", "r5", "r1"]),  # the NaN run (r2) never matches
+        ("metrics.acc = 0", []),  # NaN is stored as 0 but is not 0
+        ("metrics.acc != 0.9", ["r3", "r5", "r2"]),  # NaN != anything; r6 has no acc
+        ("metrics.acc <= -2", ["r3"]),
+        ("metrics.acc >= 7e-1", ["r5", "r1"]),
+        ("metrics.`x-y` = 1", ["r1"]),
+        ("metrics.acc > 0.5 and params.lr = '0.1'", ["r1"]),
+        ("params.lr = '0.1' AND params.opt = 'Adam' AND metrics.acc < 1", ["r1"]),
+        ('params."a b" = "spaced"', ["r3"]),
+        ("params.lr != '0.1'", ["r2"]),  # only runs that have the param
+        ("params.opt IS NULL", ["r5", "r2", "r6"]),
+        ("params.opt is not null", ["r3", "r1"]),
+        ("params.opt LIKE 'adam'", []),
+        ("params.opt ILIKE 'adam'", ["r1"]),
+        ("params.lr LIKE '0.%'", ["r2", "r1"]),
+        ("tags.`mlflow.runName` = 'alpha'", ["r1"]),
+        ("tags.mlflow.runName = 'alpha'", ["r1"]),
+        ("tags.team LIKE 'red'", ["r2"]),
+        ("tags.team ILIKE 'RED'", ["r2", "r1"]),
+        ("tags.team != 'red'", ["r1"]),
+        ("tags.team IS NULL", ["r3", "r5", "r6"]),
+        ("attributes.run_id IN ('r1', 'r3', 'zzz')", ["r3", "r1"]),
+        ("run_id NOT IN ('r1')", ["r3", "r5", "r2", "r6"]),
+        ("run_id = 'r5'", ["r5"]),
+        ("attributes.status = 'FINISHED'", ["r5", "r1"]),
+        ("status != 'FINISHED'", ["r3", "r2", "r6"]),
+        ("run_name LIKE 'alpha%'", ["r1"]),  # LIKE is case-sensitive
+        ("run_name ILIKE 'alpha%'", ["r2", "r1"]),
+        ("attributes.run_name = 'Alpha-2'", ["r2"]),
+        ("`Run name` = 'beta'", ["r3"]),
+        ("user_id = 'u2'", ["r2"]),
+        ("artifact_uri LIKE '%/r5'", ["r5"]),
+        ("attributes.start_time > 150", ["r3", "r5", "r2", "r6"]),
+        ("start_time >= 200.5", ["r3", "r5"]),
+        ("created < 150", ["r1"]),
+        ("end_time > 100", ["r3", "r5", "r1"]),
+        ("end_time != 200", ["r3", "r5"]),  # NULL end_time matches nothing
+        ("start_time > 99999999999999999999999", []),
+        ("datasets.name IN ('train_ds')", ["r3", "r1"]),
+        ("datasets.name NOT IN ('train_ds')", ["r2"]),
+        ("datasets.digest = 'def'", []),
+        ("datasets.digest ILIKE 'def'", ["r2"]),
+        ("datasets.name LIKE 'Ev%'", ["r2"]),
+        ("datasets.context = 'training'", ["r1"]),
+        ("dataset.context IN ('training', 'eval')", ["r2", "r1"]),
+        ("datasets.name = 'train_ds' and datasets.context = 'training'", ["r1"]),
+        ("params.lr = 'x'' OR ''1''=''1'", []),  # quotes stay data, never SQL
+        ("params.lr = '0.1; DROP TABLE runs'", []),
+    ],
+)
+async def test_run_filters(engine: AsyncEngine, filter_string: str | None, expected: list[str]):
+    assert await runs(engine, filter_string) == expected
+
+
+@pytest.mark.parametrize(
+    ("order_by", "expected"),
+    [
+        # numbers first, then NaN, then missing, in both directions
+        (["metrics.acc"], ["r3", "r5", "r1", "r2", "r6"]),
+        (["metrics.acc DESC"], ["r1", "r5", "r3", "r2", "r6"]),
+        (["metrics.`acc` asc"], ["r3", "r5", "r1", "r2", "r6"]),
+        (["params.lr"], ["r2", "r1", "r3", "r5", "r6"]),
+        (["params.lr DESC"], ["r1", "r2", "r3", "r5", "r6"]),
+        (["tags.mlflow.runName"], ["r1", "r3", "r5", "r2", "r6"]),
+        (["attributes.status"], ["r3", "r5", "r1", "r6", "r2"]),
+        (["start_time ASC"], ["r1", "r2", "r6", "r5", "r3"]),
+        (["created DESC"], DEFAULT_ORDER),
+        (["end_time"], ["r1", "r5", "r3", "r2", "r6"]),
+        (["end_time DESC"], ["r3", "r5", "r1", "r2", "r6"]),
+        (["run_id DESC"], ["r6", "r5", "r3", "r2", "r1"]),
+        (["params.opt DESC", "metrics.acc"], ["r3", "r1", "r5", "r2", "r6"]),
+    ],
+)
+async def test_run_ordering(engine: AsyncEngine, order_by: list[str], expected: list[str]):
+    assert await runs(engine, order_by=order_by) == expected
+
+
+async def test_view_types_experiments_and_paging(engine: AsyncEngine):
+    assert await runs(engine, view_type="DELETED_ONLY") == ["r4"]
+    assert await runs(engine, view_type="ALL") == ["r3", "r5", "r2", "r6", "r4", "r1"]
+    assert await runs(engine, experiment_ids=[2]) == ["r5"]
+    assert await runs(engine, experiment_ids=[]) == []
+    assert await runs(engine, offset=1, limit=2) == ["r5", "r2"]
+    assert await runs(engine, offset=10, limit=2) == []
+    assert await runs(engine, "metrics.acc > 0", view_type="ALL") == ["r5", "r4", "r1"]
+    # filters (correlated EXISTS) combine with ordering joins on the same keys
+    assert await runs(engine, "params.lr LIKE '0%'", ["metrics.acc DESC"]) == ["r1", "r2"]
+    assert await runs(engine, "metrics.acc < 1", ["metrics.acc"], offset=1, limit=1) == ["r5"]
+
+
+@pytest.mark.parametrize(
+    ("filter_string", "order_by"),
+    [
+        ("metrics.acc > 'x'", None),
+        ("params.lr > '1'", None),
+        ("metrics.acc > 1 OR params.lr = '1'", None),
+        ("lifecycle_stage = 'active'", None),
+        (None, ["metrics.acc", "metrics.acc DESC"]),
+        (None, ["created", "start_time"]),
+        (None, ["datasets.name"]),
+    ],
+)
+async def test_run_search_rejects(
+    engine: AsyncEngine, filter_string: str | None, order_by: list[str] | None
+):
+    with pytest.raises(InvalidParameterValue):
+        await runs(engine, filter_string, order_by)
+    with pytest.raises(InvalidParameterValue):
+        await runs(engine, view_type="SOME")
+
+
+@pytest.mark.parametrize(
+    ("filter_string", "order_by", "view_type", "expected"),
+    [
+        (None, None, "ACTIVE_ONLY", [2, 4, 1]),  # creation_time DESC, experiment_id ASC
+        (None, None, "ALL", [3, 2, 4, 1]),
+        (None, None, "DELETED_ONLY", [3]),
+        (None, ["name"], "ACTIVE_ONLY", [1, 2, 4]),
+        (None, ["name DESC"], "ACTIVE_ONLY", [4, 2, 1]),
+        (None, ["creation_time ASC"], "ACTIVE_ONLY", [1, 4, 2]),  # tie-break experiment_id DESC
+        (None, ["experiment_id"], "ACTIVE_ONLY", [1, 2, 4]),
+        ("name = 'b-second'", None, "ACTIVE_ONLY", [2]),
+        ("name LIKE 'B%'", None, "ACTIVE_ONLY", []),
+        ("name ILIKE 'B%'", None, "ACTIVE_ONLY", [2]),
+        ("attribute.name != 'b-second'", None, "ACTIVE_ONLY", [4, 1]),
+        ("tags.team = 'a'", None, "ACTIVE_ONLY", [1]),
+        ("tag.team IS NULL", None, "ACTIVE_ONLY", [4]),
+        ("tags.team IS NOT NULL", None, "ACTIVE_ONLY", [2, 1]),
+        ("tags.team ILIKE 'B'", None, "ACTIVE_ONLY", [2]),
+        ("experiment_id IN ('1', '4')", None, "ACTIVE_ONLY", [4, 1]),
+        ("experiment_id NOT IN ('1')", None, "ACTIVE_ONLY", [2, 4]),
+        ("experiment_id != '1'", None, "ACTIVE_ONLY", [2, 4]),
+        ("creation_time >= 20", None, "ALL", [3, 2, 4]),
+        ("last_update_time = 0 and name LIKE '%o%'", None, "ALL", [3, 2, 4]),
+    ],
+)
+async def test_experiment_search(
+    engine: AsyncEngine,
+    filter_string: str | None,
+    order_by: list[str] | None,
+    view_type: str,
+    expected: list[int],
+):
+    assert await experiments(engine, filter_string, order_by, view_type) == expected
+
+
+@pytest.mark.parametrize(
+    "filter_string",
+    ["attributes.name = 'x'", "experiment_id = 'abc'", "creation_time > 1.5", "name IS NULL"],
+)
+async def test_experiment_search_rejects(engine: AsyncEngine, filter_string: str):
+    with pytest.raises(InvalidParameterValue):
+        await experiments(engine, filter_string)

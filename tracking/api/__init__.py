@@ -1,0 +1,1 @@
+"""HTTP only: the route table and thin handlers, one module per resource."""

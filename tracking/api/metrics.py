@@ -1,0 +1,63 @@
+"""Metric history endpoints and the dataset summaries the UI filters by."""
+
+from aiohttp import web
+
+from tracking.api.responses import json_response
+from tracking.api.wire import read_fields
+from tracking.entities import Metric
+from tracking.keys import DATASETS, METRICS
+
+
+def _with_run_id(run_id: str, metric: Metric) -> dict[str, object]:
+    out = metric.to_dict()
+    out["run_id"] = run_id
+    return out
+
+
+async def get_metric_history(request: web.Request) -> web.Response:
+    body = await read_fields(request)
+    run_id = body.run_id()
+    page = await request.app[METRICS].history(
+        run_id,
+        body.string("metric_key", required=True),
+        max_results=body.int32("max_results"),
+        page_token=body.string("page_token"),
+    )
+    out: dict[str, object] = {}
+    if page.metrics:
+        out["metrics"] = [m.to_dict() for m in page.metrics]
+    if page.next_page_token:
+        out["next_page_token"] = page.next_page_token
+    return json_response(out)
+
+
+async def get_metric_history_bulk(request: web.Request) -> web.Response:
+    body = await read_fields(request)
+    points = await request.app[METRICS].history_bulk(
+        body.strings("run_id"), body.string("metric_key"), body.int32("max_results")
+    )
+    return json_response({"metrics": [_with_run_id(r, m) for r, m in points]})
+
+
+async def get_metric_history_bulk_interval(request: web.Request) -> web.Response:
+    body = await read_fields(request)
+    points = await request.app[METRICS].history_bulk_interval(
+        body.strings("run_ids"),
+        body.string("metric_key", required=True),
+        max_results=body.int32("max_results"),
+        start_step=body.int32("start_step"),
+        end_step=body.int32("end_step"),
+    )
+    out: dict[str, object] = {}
+    if points:
+        out["metrics"] = [_with_run_id(r, m) for r, m in points]
+    return json_response(out)
+
+
+async def search_datasets(request: web.Request) -> web.Response:
+    body = await read_fields(request)
+    summaries = await request.app[DATASETS].search(body.ids("experiment_ids"))
+    out: dict[str, object] = {}
+    if summaries:
+        out["dataset_summaries"] = [s.to_dict() for s in summaries]
+    return json_response(out)

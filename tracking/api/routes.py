@@ -1,0 +1,82 @@
+"""The route table: every MLflow RPC under both the REST and the ajax prefixes."""
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from tracking.api import experiments, metrics, run_data, runs, server_info
+from tracking.errors import EndpointNotFound, MethodNotAllowed
+
+PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
+AJAX_PREFIX = "/ajax-api/2.0/mlflow"
+
+# (methods, path, handler) for routes served under both prefixes.
+TRACKING: list[tuple[tuple[str, ...], str, Handler]] = [
+    (("POST",), "/experiments/create", experiments.create_experiment),
+    (("GET",), "/experiments/get", experiments.get_experiment),
+    (("GET",), "/experiments/get-by-name", experiments.get_experiment_by_name),
+    (("GET", "POST"), "/experiments/search", experiments.search_experiments),
+    (("POST",), "/experiments/update", experiments.update_experiment),
+    (("POST",), "/experiments/delete", experiments.delete_experiment),
+    (("POST",), "/experiments/restore", experiments.restore_experiment),
+    (("POST",), "/experiments/set-experiment-tag", experiments.set_experiment_tag),
+    (("POST",), "/experiments/delete-experiment-tag", experiments.delete_experiment_tag),
+    (("POST",), "/runs/create", runs.create_run),
+    (("GET",), "/runs/get", runs.get_run),
+    (("POST",), "/runs/update", runs.update_run),
+    (("POST",), "/runs/delete", runs.delete_run),
+    (("POST",), "/runs/restore", runs.restore_run),
+    (("POST",), "/runs/search", runs.search_runs),
+    (("POST",), "/runs/log-metric", run_data.log_metric),
+    (("POST",), "/runs/log-parameter", run_data.log_param),
+    (("POST",), "/runs/set-tag", run_data.set_tag),
+    (("POST",), "/runs/delete-tag", run_data.delete_tag),
+    (("POST",), "/runs/log-batch", run_data.log_batch),
+    (("POST",), "/runs/log-inputs", run_data.log_inputs),
+    (("POST",), "/runs/outputs", run_data.log_outputs),
+    (("GET",), "/metrics/get-history", metrics.get_metric_history),
+    (("GET",), "/metrics/get-history-bulk-interval", metrics.get_metric_history_bulk_interval),
+]
+
+# Routes MLflow serves to its web UI only.
+AJAX_ONLY: list[tuple[tuple[str, ...], str, Handler]] = [
+    (("GET",), "/metrics/get-history-bulk", metrics.get_metric_history_bulk),
+    (("POST",), "/experiments/search-datasets", metrics.search_datasets),
+]
+
+
+def _fallback(known: dict[str, set[str]]) -> Handler:
+    """Unknown paths under an API prefix are JSON 404s; known paths with a wrong method 405s."""
+
+    async def endpoint_not_found(request: web.Request) -> web.Response:
+        allowed = known.get(request.path)
+        if allowed:
+            raise MethodNotAllowed(
+                f"Method {request.method} is not allowed for {request.path}; "
+                f"allowed: {', '.join(sorted(allowed))}"
+            )
+        raise EndpointNotFound(f"No API endpoint {request.method} {request.path}")
+
+    return endpoint_not_found
+
+
+def add_routes(app: web.Application) -> None:
+    router = app.router
+    for prefix in PREFIXES:
+        for methods, path, handler in TRACKING:
+            for method in methods:
+                router.add_route(method, prefix + path, handler)
+    for methods, path, handler in AJAX_ONLY:
+        for method in methods:
+            router.add_route(method, AJAX_PREFIX + path, handler)
+    for prefix in ("/api/3.0/mlflow", "/ajax-api/3.0/mlflow"):
+        router.add_get(prefix + "/server-info", server_info.server_info)
+    router.add_get("/health", server_info.health)
+    router.add_get("/version", server_info.version)
+    known: dict[str, set[str]] = {}
+    for route in router.routes():
+        info = route.resource.get_info() if route.resource else {}
+        if "path" in info:
+            known.setdefault(info["path"], set()).add(route.method)
+    fallback = _fallback(known)
+    for prefix in ("/api", "/ajax-api"):
+        router.add_route("*", prefix + "/{tail:.*}", fallback)

@@ -1,0 +1,59 @@
+"""Application factory: middlewares, routes and the lifecycle of shared resources."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from tracking.api.routes import add_routes
+from tracking.config import Settings
+from tracking.errors import error_middleware
+from tracking.keys import DATABASE, DATASETS, EXPERIMENTS, METRICS, RUN_DATA, RUNS, SETTINGS
+from tracking.services.datasets import DatasetService
+from tracking.services.experiments import ExperimentService
+from tracking.services.metrics import MetricService
+from tracking.services.run_data import RunDataService
+from tracking.services.runs import RunService
+from tracking.store import migrate
+from tracking.store.database import Database
+
+
+async def database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if settings.should_migrate:
+        await asyncio.to_thread(migrate.upgrade, settings.backend_store_uri)
+    db = Database(
+        settings.backend_store_uri,
+        pool_size=settings.db_pool_size,
+        max_batch_ops=settings.max_batch_ops,
+    )
+    try:
+        await migrate.check_schema(db.reader, settings.backend_store_uri)
+    except BaseException:
+        await db.close()
+        raise
+    await db.start()
+    app[DATABASE] = db
+    yield
+    await db.close()
+
+
+async def services(app: web.Application) -> AsyncIterator[None]:
+    db = app[DATABASE]
+    experiments = ExperimentService(db, app[SETTINGS].default_artifact_root)
+    await experiments.ensure_default()
+    app[EXPERIMENTS] = experiments
+    app[RUNS] = RunService(db)
+    app[RUN_DATA] = RunDataService(db)
+    app[METRICS] = MetricService(db)
+    app[DATASETS] = DatasetService(db)
+    yield
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(services)
+    add_routes(app)
+    return app

@@ -1,0 +1,19 @@
+"""Every typed application key, in one place."""
+
+from aiohttp import web
+
+from tracking.config import Settings
+from tracking.services.datasets import DatasetService
+from tracking.services.experiments import ExperimentService
+from tracking.services.metrics import MetricService
+from tracking.services.run_data import RunDataService
+from tracking.services.runs import RunService
+from tracking.store.database import Database
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE = web.AppKey("database", Database)
+EXPERIMENTS = web.AppKey("experiments", ExperimentService)
+RUNS = web.AppKey("runs", RunService)
+RUN_DATA = web.AppKey("run_data", RunDataService)
+METRICS = web.AppKey("metrics", MetricService)
+DATASETS = web.AppKey("datasets", DatasetService)

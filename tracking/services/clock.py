@@ -1,0 +1,7 @@
+"""Wall-clock time in MLflow's unit, epoch milliseconds."""
+
+import time
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000

@@ -1,0 +1,155 @@
+"""Metric history use cases: full, paged, bulk and sampled histories."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tracking.entities import Metric
+from tracking.errors import InvalidParameterValue
+from tracking.search import tokens
+from tracking.services.runs import require_run
+from tracking.store import metric_history as store
+from tracking.store.database import Database
+
+MAX_RUNS_BULK = 100
+MAX_HISTORY_BULK_RESULTS = 25000
+MAX_RESULTS_PER_RUN = 2500
+
+
+@dataclass(frozen=True)
+class MetricPage:
+    metrics: list[Metric]
+    next_page_token: str | None
+
+
+def point(key: str, row: Any) -> Metric:
+    value = float("nan") if row.is_nan else row.value
+    return Metric(key, value, row.timestamp, row.step)
+
+
+def full_point(key: str, row: Any) -> Metric:
+    value = float("nan") if row.is_nan else row.value
+    return Metric(
+        key, value, row.timestamp, row.step, row.model_id, row.dataset_name, row.dataset_digest
+    )
+
+
+class MetricService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def history(
+        self, run_id: str, key: str, *, max_results: int | None, page_token: str | None
+    ) -> MetricPage:
+        if max_results is not None and max_results <= 0:
+            raise InvalidParameterValue(
+                f"Invalid value {max_results} for parameter 'max_results' supplied. "
+                "It must be a positive integer."
+            )
+        offset = tokens.decode_page_token(page_token)
+
+        async def op(conn: AsyncConnection) -> MetricPage:
+            await require_run(conn, run_id)
+            limit = None if max_results is None else max_results + 1
+            rows = await store.history(conn, run_id, key, offset=offset, limit=limit)
+            token = None
+            if max_results is not None and len(rows) > max_results:
+                rows = rows[:max_results]
+                token = tokens.encode_page_token(offset + max_results)
+            return MetricPage([full_point(key, r) for r in rows], token)
+
+        return await self.db.read(op)
+
+    async def history_bulk(
+        self, run_ids: list[str], key: str | None, max_results: int | None
+    ) -> list[tuple[str, Metric]]:
+        """The ajax-only bulk history: every point of one key across up to 100 runs."""
+        if not run_ids:
+            raise InvalidParameterValue(
+                "GetMetricHistoryBulk request must specify at least one run_id."
+            )
+        if len(run_ids) > MAX_RUNS_BULK:
+            raise InvalidParameterValue(
+                f"GetMetricHistoryBulk request cannot specify more than {MAX_RUNS_BULK}"
+                f" run_ids. Received {len(run_ids)} run_ids."
+            )
+        if key is None:
+            raise InvalidParameterValue("GetMetricHistoryBulk request must specify a metric_key.")
+        limit = min(max_results or MAX_HISTORY_BULK_RESULTS, MAX_HISTORY_BULK_RESULTS)
+        rows = await self.db.read(
+            lambda conn: store.bulk_history(conn, sorted(set(run_ids)), key, limit=limit)
+        )
+        return [(r.run_uuid, point(key, r)) for r in rows]
+
+    async def history_bulk_interval(
+        self,
+        run_ids: list[str],
+        key: str,
+        *,
+        max_results: int | None,
+        start_step: int | None,
+        end_step: int | None,
+    ) -> list[tuple[str, Metric]]:
+        if not run_ids:
+            raise InvalidParameterValue(
+                "Missing value for required parameter 'run_ids'. "
+                "See the API docs for more information about request parameters."
+            )
+        if len(run_ids) > MAX_RUNS_BULK:
+            raise InvalidParameterValue(
+                f"GetMetricHistoryBulkInterval request must specify at most {MAX_RUNS_BULK}"
+                f" run_ids. Received {len(run_ids)} run_ids."
+            )
+        per_run = MAX_RESULTS_PER_RUN if max_results is None else max_results
+        if not 1 <= per_run <= MAX_RESULTS_PER_RUN:
+            raise InvalidParameterValue(f"max_results must be between 1 and {MAX_RESULTS_PER_RUN}.")
+        if (start_step is None) != (end_step is None):
+            raise InvalidParameterValue(
+                "If either start step or end step are specified, both must be specified."
+            )
+        if start_step is not None and end_step is not None and start_step > end_step:
+            raise InvalidParameterValue(
+                "end_step must be greater than start_step. "
+                f"Found start_step={start_step} and end_step={end_step}."
+            )
+        unique_ids = list(dict.fromkeys(run_ids))
+
+        async def op(conn: AsyncConnection) -> list[tuple[str, Metric]]:
+            for run_id in unique_ids:
+                await require_run(conn, run_id)
+            rows = await store.sampled_history(
+                conn,
+                unique_ids,
+                key,
+                max_results=per_run,
+                start_step=start_step,
+                end_step=end_step,
+            )
+            return _assemble_samples(unique_ids, key, rows, per_run)
+
+        return await self.db.read(op)
+
+
+def _assemble_samples(
+    run_ids: list[str], key: str, rows: Any, per_run: int
+) -> list[tuple[str, Metric]]:
+    """Per run: the first point of each bucket, with the run's last point always kept."""
+    by_run: dict[str, list[Any]] = {}
+    last: dict[str, Any] = {}
+    for row in rows:
+        if row.rn == 1:
+            by_run.setdefault(row.run_uuid, []).append(row)
+        if row.from_end == 1:
+            last[row.run_uuid] = row
+    out: list[tuple[str, Metric]] = []
+    for run_id in run_ids:
+        sampled = by_run.get(run_id, [])
+        final = last.get(run_id)
+        if final is not None and (not sampled or sampled[-1] != final):
+            if len(sampled) >= per_run:
+                sampled[-1] = final
+            else:
+                sampled.append(final)
+        out.extend((run_id, point(key, r)) for r in sampled)
+    return out

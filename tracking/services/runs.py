@@ -1,0 +1,189 @@
+"""Run use cases: create, read, update, lifecycle and search."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tracking.entities import ACTIVE, DELETED, Run, RunInfo
+from tracking.errors import InvalidParameterValue, ResourceDoesNotExist
+from tracking.search import tokens
+from tracking.services import uris
+from tracking.services.clock import now_ms
+from tracking.services.experiments import require_active, require_experiment
+from tracking.services.run_names import generate_run_name
+from tracking.services.validation import (
+    SEARCH_MAX_RESULTS_DEFAULT,
+    parse_experiment_id,
+    validate_max_results,
+    validate_tag,
+)
+from tracking.store import run_data
+from tracking.store import runs as store
+from tracking.store.database import Database
+from tracking.store.run_search import search_run_ids
+
+RUN_NAME_TAG = "mlflow.runName"
+USER_TAG = "mlflow.user"
+
+
+@dataclass(frozen=True)
+class RunPage:
+    runs: list[Run]
+    next_page_token: str | None
+
+
+def run_not_found(run_id: str) -> ResourceDoesNotExist:
+    return ResourceDoesNotExist(f"Run with id={run_id} not found")
+
+
+async def require_run(conn: AsyncConnection, run_id: str) -> Any:
+    state = await store.run_state(conn, run_id)
+    if state is None:
+        raise run_not_found(run_id)
+    return state
+
+
+async def require_active_run(conn: AsyncConnection, run_id: str) -> Any:
+    state = await require_run(conn, run_id)
+    if state.lifecycle_stage != ACTIVE:
+        raise InvalidParameterValue(
+            f"The run {run_id} must be in the 'active' state. "
+            f"Current state is {state.lifecycle_stage}."
+        )
+    return state
+
+
+async def load_run(conn: AsyncConnection, run_id: str) -> Run:
+    found = await store.runs_by_ids(conn, [run_id])
+    if not found:
+        raise run_not_found(run_id)
+    return found[0]
+
+
+class RunService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self,
+        *,
+        experiment_id: str | None,
+        user_id: str | None,
+        run_name: str | None,
+        start_time: int | None,
+        tags: list[tuple[str, str]],
+    ) -> Run:
+        parsed = parse_experiment_id(experiment_id if experiment_id not in (None, "") else None)
+        checked = [validate_tag(k, v, f"tags[{i}]") for i, (k, v) in enumerate(tags)]
+        named = dict(checked).get(RUN_NAME_TAG)
+        if run_name and named and run_name != named:
+            raise InvalidParameterValue(
+                "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
+                f"different values (run_name='{run_name}', mlflow.runName='{named}')."
+            )
+        name = run_name or named or generate_run_name()
+        if not named:
+            checked.append((RUN_NAME_TAG, name))
+        run_id = uuid.uuid4().hex
+
+        async def op(conn: AsyncConnection) -> Run:
+            await require_active(conn, parsed)
+            experiment = await require_experiment(conn, parsed)
+            await store.insert_run(
+                conn,
+                run_uuid=run_id,
+                experiment_id=parsed,
+                name=name,
+                user_id=user_id or "",
+                status="RUNNING",
+                start_time=now_ms() if start_time is None else start_time,
+                end_time=None,
+                lifecycle_stage=ACTIVE,
+                artifact_uri=uris.join(experiment.artifact_location, run_id, "artifacts"),
+                deleted_time=None,
+            )
+            await run_data.upsert_tags(conn, run_id, sorted(checked))
+            return await load_run(conn, run_id)
+
+        return await self.db.write(op)
+
+    async def get(self, run_id: str) -> Run:
+        return await self.db.read(lambda conn: load_run(conn, run_id))
+
+    async def update(
+        self,
+        run_id: str,
+        *,
+        status: str | None,
+        end_time: int | None,
+        run_name: str | None,
+    ) -> RunInfo:
+        async def op(conn: AsyncConnection) -> RunInfo:
+            await require_active_run(conn, run_id)
+            values: dict[str, Any] = {}
+            if status is not None:
+                values["status"] = status
+            if end_time is not None:
+                values["end_time"] = end_time
+            if run_name:
+                values["name"] = run_name
+                await run_data.upsert_tags(conn, run_id, [(RUN_NAME_TAG, run_name)])
+            if values:
+                await store.update_run(conn, run_id, **values)
+            return (await store.run_infos(conn, [run_id]))[run_id]
+
+        return await self.db.write(op)
+
+    async def delete(self, run_id: str) -> None:
+        await self._set_lifecycle(run_id, DELETED)
+
+    async def restore(self, run_id: str) -> None:
+        await self._set_lifecycle(run_id, ACTIVE)
+
+    async def _set_lifecycle(self, run_id: str, stage: str) -> None:
+        async def op(conn: AsyncConnection) -> None:
+            await require_run(conn, run_id)
+            await store.update_run(
+                conn,
+                run_id,
+                lifecycle_stage=stage,
+                deleted_time=now_ms() if stage == DELETED else None,
+            )
+
+        await self.db.write(op)
+
+    async def search(
+        self,
+        *,
+        experiment_ids: list[str],
+        filter_string: str | None,
+        view_type: str,
+        max_results: int | None,
+        order_by: list[str],
+        page_token: str | None,
+    ) -> RunPage:
+        parsed_ids = [parse_experiment_id(e) for e in experiment_ids]
+        limit = validate_max_results(
+            SEARCH_MAX_RESULTS_DEFAULT if max_results is None else max_results
+        )
+        offset = tokens.decode_page_token(page_token)
+
+        async def op(conn: AsyncConnection) -> RunPage:
+            if not parsed_ids:
+                return RunPage([], None)
+            ids = await search_run_ids(
+                conn,
+                experiment_ids=parsed_ids,
+                filter_string=filter_string,
+                view_type=view_type,
+                order_by=order_by,
+                offset=offset,
+                limit=limit + 1,
+            )
+            page = await store.runs_by_ids(conn, ids[:limit])
+            token = tokens.encode_page_token(offset + limit) if len(ids) > limit else None
+            return RunPage(page, token)
+
+        return await self.db.read(op)

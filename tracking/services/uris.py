@@ -1,0 +1,18 @@
+"""Artifact locations derived from the server's artifact root, as MLflow derives them."""
+
+import posixpath
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+def resolve_root(root: str) -> str:
+    """A local folder becomes an absolute path; URIs (mlflow-artifacts:/, s3://...) stay."""
+    if urlsplit(root).scheme and len(urlsplit(root).scheme) > 1:
+        return root.rstrip("/") if not root.endswith(":/") else root
+    return str(Path(root).expanduser().resolve())
+
+
+def join(root: str, *parts: str) -> str:
+    if root.endswith(":/"):  # mlflow-artifacts:/ -> mlflow-artifacts:/1
+        return root + posixpath.join(*parts)
+    return posixpath.join(root.rstrip("/"), *parts)

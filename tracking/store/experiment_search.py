@@ -1,0 +1,57 @@
+"""search_experiments as one SELECT of experiment ids, in MLflow's order."""
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tracking.search.comparators import compare
+from tracking.search.experiment_filters import parse_experiment_filter
+from tracking.search.filters import Comparison
+from tracking.search.ordering import parse_experiment_order_by
+from tracking.store.run_search import stages_for
+from tracking.store.tables import experiment_tags, experiments
+
+
+def experiment_filter(c: Comparison) -> sa.ColumnElement[bool]:
+    if c.kind == "attribute":
+        return compare(experiments.c[c.key], c.op, c.value)
+    owned = (
+        experiment_tags.c.experiment_id == experiments.c.experiment_id,
+        experiment_tags.c.key == c.key,
+    )
+    if c.op == "IS NULL":
+        return ~sa.exists().where(*owned)
+    if c.op == "IS NOT NULL":
+        return sa.exists().where(*owned)
+    return sa.exists().where(*owned, compare(experiment_tags.c.value, c.op, c.value))
+
+
+async def search_experiment_ids(
+    conn: AsyncConnection,
+    *,
+    filter_string: str | None,
+    view_type: str,
+    order_by: list[str],
+    offset: int,
+    limit: int,
+) -> list[int]:
+    """The ids of one page of matching experiments (default creation_time DESC,
+    experiment_id ASC)."""
+    stages = stages_for(view_type)
+    clauses = parse_experiment_filter(filter_string)
+    terms: list[sa.ColumnElement[Any]] = [
+        experiments.c[k.key].asc() if k.ascending else experiments.c[k.key].desc()
+        for k in parse_experiment_order_by(order_by)
+    ]
+    stmt = (
+        sa.select(experiments.c.experiment_id)
+        .where(
+            experiments.c.lifecycle_stage.in_(stages),
+            *(experiment_filter(c) for c in clauses),
+        )
+        .order_by(*terms)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list((await conn.execute(stmt)).scalars())

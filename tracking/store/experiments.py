@@ -1,0 +1,146 @@
+"""SQL for experiments and their tags."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tracking.entities import Experiment
+from tracking.store.tables import experiment_tags, experiments, runs
+
+
+async def insert_experiment(
+    conn: AsyncConnection,
+    *,
+    name: str,
+    artifact_location: str | None,
+    lifecycle_stage: str,
+    now: int,
+) -> int:
+    result = await conn.execute(
+        sa.insert(experiments)
+        .values(
+            name=name,
+            artifact_location=artifact_location or "",
+            lifecycle_stage=lifecycle_stage,
+            creation_time=now,
+            last_update_time=now,
+        )
+        .returning(experiments.c.experiment_id)
+    )
+    return int(result.scalar_one())
+
+
+async def set_artifact_location(conn: AsyncConnection, experiment_id: int, location: str) -> None:
+    await conn.execute(
+        sa.update(experiments)
+        .where(experiments.c.experiment_id == experiment_id)
+        .values(artifact_location=location)
+    )
+
+
+async def experiment_id_by_name(conn: AsyncConnection, name: str) -> int | None:
+    result = await conn.execute(
+        sa.select(experiments.c.experiment_id).where(experiments.c.name == name)
+    )
+    value = result.scalar_one_or_none()
+    return None if value is None else int(value)
+
+
+async def lifecycle_of(
+    conn: AsyncConnection, experiment_id: int, *, lock: bool = False
+) -> str | None:
+    query = sa.select(experiments.c.lifecycle_stage).where(
+        experiments.c.experiment_id == experiment_id
+    )
+    if lock:
+        query = query.with_for_update()
+    return (await conn.execute(query)).scalar_one_or_none()
+
+
+async def experiments_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> list[Experiment]:
+    """The experiments with these ids, in the order given."""
+    if not ids:
+        return []
+    rows = (
+        await conn.execute(sa.select(experiments).where(experiments.c.experiment_id.in_(ids)))
+    ).all()
+    tag_rows = (
+        await conn.execute(
+            sa.select(experiment_tags).where(experiment_tags.c.experiment_id.in_(ids))
+        )
+    ).all()
+    tags: dict[int, dict[str, str]] = defaultdict(dict)
+    for tag in tag_rows:
+        tags[tag.experiment_id][tag.key] = tag.value
+    by_id = {
+        row.experiment_id: Experiment(
+            experiment_id=row.experiment_id,
+            name=row.name,
+            artifact_location=row.artifact_location,
+            lifecycle_stage=row.lifecycle_stage,
+            creation_time=row.creation_time,
+            last_update_time=row.last_update_time,
+            tags=tags.get(row.experiment_id, {}),
+        )
+        for row in rows
+    }
+    return [by_id[i] for i in ids if i in by_id]
+
+
+async def rename_experiment(conn: AsyncConnection, experiment_id: int, name: str, now: int) -> None:
+    await conn.execute(
+        sa.update(experiments)
+        .where(experiments.c.experiment_id == experiment_id)
+        .values(name=name, last_update_time=now)
+    )
+
+
+async def set_experiment_lifecycle(
+    conn: AsyncConnection, experiment_id: int, stage: str, now: int
+) -> None:
+    await conn.execute(
+        sa.update(experiments)
+        .where(experiments.c.experiment_id == experiment_id)
+        .values(lifecycle_stage=stage, last_update_time=now)
+    )
+    # Soft delete and restore carry the experiment's runs along, as MLflow does.
+    await conn.execute(
+        sa.update(runs)
+        .where(runs.c.experiment_id == experiment_id)
+        .values(lifecycle_stage=stage, deleted_time=now if stage == "deleted" else None)
+    )
+
+
+async def upsert_experiment_tag(
+    conn: AsyncConnection, experiment_id: int, key: str, value: str
+) -> None:
+    updated = await conn.execute(
+        sa.update(experiment_tags)
+        .where(experiment_tags.c.experiment_id == experiment_id, experiment_tags.c.key == key)
+        .values(value=value)
+    )
+    if updated.rowcount == 0:
+        await conn.execute(
+            sa.insert(experiment_tags).values(experiment_id=experiment_id, key=key, value=value)
+        )
+
+
+async def delete_experiment_tag(conn: AsyncConnection, experiment_id: int, key: str) -> int:
+    result = await conn.execute(
+        sa.delete(experiment_tags).where(
+            experiment_tags.c.experiment_id == experiment_id, experiment_tags.c.key == key
+        )
+    )
+    return int(result.rowcount)
+
+
+async def insert_experiment_tags(
+    conn: AsyncConnection, experiment_id: int, tags: dict[str, str]
+) -> None:
+    if tags:
+        await conn.execute(
+            sa.insert(experiment_tags),
+            [{"experiment_id": experiment_id, "key": k, "value": v} for k, v in tags.items()],
+        )

@@ -1,0 +1,202 @@
+"""SQLAlchemy Core table definitions; the schema itself is owned by the alembic migrations."""
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# SQLite only makes INTEGER PRIMARY KEY an auto-incrementing rowid alias, not BIGINT.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("experiment_id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(500), nullable=False, unique=True),
+    sa.Column("artifact_location", sa.Text, nullable=False),
+    sa.Column("lifecycle_stage", sa.String(32), nullable=False),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Column("last_update_time", sa.BigInteger, nullable=False),
+)
+
+experiment_tags = sa.Table(
+    "experiment_tags",
+    metadata,
+    sa.Column(
+        "experiment_id",
+        BigId,
+        sa.ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), primary_key=True),
+    sa.Column(
+        "experiment_id",
+        BigId,
+        sa.ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(250), nullable=False),
+    sa.Column("user_id", sa.String(256), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("start_time", sa.BigInteger, nullable=False),
+    sa.Column("end_time", sa.BigInteger, nullable=True),
+    sa.Column("lifecycle_stage", sa.String(20), nullable=False),
+    sa.Column("artifact_uri", sa.Text, nullable=False),
+    sa.Column("deleted_time", sa.BigInteger, nullable=True),
+    # The runs table's default order is start_time DESC, run_uuid within an experiment.
+    sa.Index("ix_runs_experiment_start", "experiment_id", "start_time", "run_uuid"),
+)
+
+params = sa.Table(
+    "params",
+    metadata,
+    sa.Column(
+        "run_uuid",
+        sa.String(32),
+        sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Index("ix_params_key_value", "key", "value"),
+)
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column(
+        "run_uuid",
+        sa.String(32),
+        sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Index("ix_tags_key", "key"),
+)
+
+# Every logged point. The primary key makes identical (step, timestamp, value) points idempotent
+# and orders a run's history by key, timestamp, step: MLflow's get-history order. NaN is stored as
+# value=0 with is_nan=1 because SQLite turns a NaN REAL into NULL.
+metrics = sa.Table(
+    "metrics",
+    metadata,
+    sa.Column(
+        "run_uuid",
+        sa.String(32),
+        sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("timestamp", sa.BigInteger, primary_key=True),
+    sa.Column("step", sa.BigInteger, primary_key=True),
+    sa.Column("value", sa.Double, primary_key=True),
+    sa.Column("is_nan", sa.Boolean, primary_key=True),
+    sa.Column("model_id", sa.String(64), nullable=True),
+    sa.Column("dataset_name", sa.String(500), nullable=True),
+    sa.Column("dataset_digest", sa.String(36), nullable=True),
+    sqlite_with_rowid=False,
+)
+
+# The value shown in RunData.metrics: the point with the greatest (step, timestamp, value),
+# maintained in the same transaction as the insert so search never scans history.
+latest_metrics = sa.Table(
+    "latest_metrics",
+    metadata,
+    sa.Column(
+        "run_uuid",
+        sa.String(32),
+        sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("value", sa.Double, nullable=False),
+    sa.Column("is_nan", sa.Boolean, nullable=False),
+    sa.Index("ix_latest_metrics_key_value", "key", "value"),
+    sqlite_with_rowid=False,
+)
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("dataset_uuid", sa.String(36), primary_key=True),
+    sa.Column(
+        "experiment_id",
+        BigId,
+        sa.ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("digest", sa.String(36), nullable=False),
+    sa.Column("source_type", sa.String(36), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("schema", sa.Text, nullable=True),
+    sa.Column("profile", sa.Text, nullable=True),
+    sa.UniqueConstraint("experiment_id", "name", "digest", name="uq_datasets_experiment_name"),
+)
+
+# A dataset used by a run, with the input's tags (e.g. mlflow.data.context).
+dataset_inputs = sa.Table(
+    "dataset_inputs",
+    metadata,
+    sa.Column("input_uuid", sa.String(36), primary_key=True),
+    sa.Column(
+        "run_uuid",
+        sa.String(32),
+        sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "dataset_uuid",
+        sa.String(36),
+        sa.ForeignKey("datasets.dataset_uuid", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.UniqueConstraint("run_uuid", "dataset_uuid", name="uq_dataset_inputs_run_dataset"),
+)
+
+input_tags = sa.Table(
+    "input_tags",
+    metadata,
+    sa.Column(
+        "input_uuid",
+        sa.String(36),
+        sa.ForeignKey("dataset_inputs.input_uuid", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("value", sa.String(500), nullable=False),
+)
+
+run_model_inputs = sa.Table(
+    "run_model_inputs",
+    metadata,
+    sa.Column(
+        "run_uuid",
+        sa.String(32),
+        sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("model_id", sa.String(64), primary_key=True),
+)
+
+run_model_outputs = sa.Table(
+    "run_model_outputs",
+    metadata,
+    sa.Column(
+        "run_uuid",
+        sa.String(32),
+        sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("model_id", sa.String(64), primary_key=True),
+    sa.Column("step", sa.BigInteger, nullable=False),
+)
