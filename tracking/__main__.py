@@ -2,19 +2,12 @@
 
 import argparse
 import asyncio
-import logging
-import multiprocessing
-import signal
 import sys
-from typing import Any
 
-from aiohttp import web
-
+from tracking import workers
 from tracking.config import Settings, from_env
 from tracking.store import migrate
 from tracking.store.engine import make_engine
-
-log = logging.getLogger("tracking")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,29 +67,6 @@ def _prepare(settings: Settings) -> None:
     asyncio.run(_check(settings))
 
 
-def _install_loop() -> None:
-    try:
-        import uvloop
-    except ImportError:
-        return
-    uvloop.install()
-
-
-def run_worker(settings: Settings, reuse_port: bool) -> None:
-    from tracking.app import create_app
-
-    _install_loop()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        reuse_port=reuse_port,
-        access_log=None,
-        print=lambda msg: log.info(msg.strip()),
-    )
-
-
 def serve(settings: Settings) -> int:
     try:
         _prepare(settings)
@@ -105,31 +75,9 @@ def serve(settings: Settings) -> int:
         return 2
     worker_settings = settings.with_(auto_migrate=False)
     if settings.workers <= 1:
-        run_worker(worker_settings, reuse_port=False)
+        workers.run_worker(worker_settings, reuse_port=False)
         return 0
-    return _supervise(worker_settings)
-
-
-def _supervise(settings: Settings) -> int:
-    """Run N worker processes sharing the port (SO_REUSEPORT); stop them all on a signal."""
-    ctx = multiprocessing.get_context("spawn")
-    workers = [
-        ctx.Process(target=run_worker, args=(settings, True), name=f"worker-{i}")
-        for i in range(settings.workers)
-    ]
-    for worker in workers:
-        worker.start()
-
-    def stop(_signum: int, _frame: Any) -> None:
-        for worker in workers:
-            if worker.is_alive():
-                worker.terminate()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    for worker in workers:
-        worker.join()
-    return max((w.exitcode or 0) for w in workers)
+    return workers.supervise(worker_settings)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,11 +10,8 @@ from tracking.keys import RUNS
 
 async def create_run(request: web.Request) -> web.Response:
     body = await read_fields(request)
-    experiment_id = body.string("experiment_id")
-    if experiment_id is None and isinstance(body.int64("experiment_id"), int):
-        experiment_id = str(body.int64("experiment_id"))
     run = await request.app[RUNS].create(
-        experiment_id=experiment_id,
+        experiment_id=body.string("experiment_id"),
         user_id=body.string("user_id"),
         run_name=body.string("run_name"),
         start_time=body.int64("start_time"),
@@ -42,13 +39,13 @@ async def update_run(request: web.Request) -> web.Response:
 
 async def delete_run(request: web.Request) -> web.Response:
     body = await read_fields(request)
-    await request.app[RUNS].delete(body.string("run_id", required=True))
+    await request.app[RUNS].delete(body.run_id())
     return empty()
 
 
 async def restore_run(request: web.Request) -> web.Response:
     body = await read_fields(request)
-    await request.app[RUNS].restore(body.string("run_id", required=True))
+    await request.app[RUNS].restore(body.run_id())
     return empty()
 
 

@@ -27,23 +27,36 @@ _RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock det
 _MAX_ATTEMPTS = 5
 
 
+# SQLSTATE classes that mean "the database cannot serve us right now": connection exceptions,
+# insufficient resources, operator intervention (shutdown, restart) and a database that is not
+# accepting connections.
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P", "55000")
+
+
+def _sqlstate(exc: sa.exc.DBAPIError) -> str | None:
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if state is None:
+        state = getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+    return state
+
+
 def is_retryable(exc: BaseException) -> bool:
     if not isinstance(exc, sa.exc.DBAPIError):
         return False
-    orig = exc.orig
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(
-        getattr(orig, "__cause__", None), "sqlstate", None
-    )
-    if sqlstate in _RETRYABLE_SQLSTATES:
+    if _sqlstate(exc) in _RETRYABLE_SQLSTATES:
         return True
-    return "database is locked" in str(orig)
+    return "database is locked" in str(exc.orig)
 
 
 def is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, sa.exc.DBAPIError):
-        return exc.connection_invalidated or isinstance(
+        if exc.connection_invalidated or isinstance(
             exc, sa.exc.OperationalError | sa.exc.InterfaceError
-        )
+        ):
+            return True
+        state = _sqlstate(exc)
+        return bool(state) and str(state).startswith(_UNAVAILABLE_SQLSTATES)
     return isinstance(exc, OSError | sa.exc.TimeoutError | ConnectionError)
 
 

@@ -1,0 +1,89 @@
+"""The command line: migrations, schema checks and multi-process serving."""
+
+import json
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import psql, start_server, stop_server
+
+
+def tracking(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tracking", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def empty_pg_database(pg_base_url: str, name: str) -> str:
+    psql(pg_base_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    psql(pg_base_url, f"CREATE DATABASE {name}")
+    return f"{pg_base_url}/{name}"
+
+
+def test_serve_refuses_an_unmigrated_postgres_and_names_the_command(pg_base_url, tmp_path):
+    uri = empty_pg_database(pg_base_url, "cli_unmigrated")
+    result = tracking("serve", "--port", "1", "--backend-store-uri", uri, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "python -m tracking db upgrade --backend-store-uri" in result.stderr
+    assert "has no schema" in result.stderr
+
+
+def test_concurrent_db_upgrades_serialise_and_then_serve(pg_base_url, tmp_path):
+    uri = empty_pg_database(pg_base_url, "cli_concurrent")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tracking", "db", "upgrade", "--backend-store-uri", uri],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(3)
+    ]
+    outputs = [p.communicate(timeout=120)[0].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    server = start_server(uri, tmp_path)
+    try:
+        with urllib.request.urlopen(
+            server.url + "/api/2.0/mlflow/experiments/get?experiment_id=0"
+        ) as resp:
+            assert json.load(resp)["experiment"]["name"] == "Default"
+    finally:
+        stop_server(server)
+        psql(pg_base_url, "DROP DATABASE IF EXISTS cli_concurrent WITH (FORCE)")
+
+
+def test_sqlite_is_migrated_at_startup(tmp_path):
+    server = start_server(f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path)
+    try:
+        with urllib.request.urlopen(server.url + "/version") as resp:
+            assert resp.read().decode()
+    finally:
+        stop_server(server)
+    assert (tmp_path / "fresh.db").exists()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_workers_share_the_port(backend, databases, tmp_path):
+    server = start_server(databases.new(backend, tmp_path), tmp_path, "--workers", "2")
+    try:
+        ids = set()
+        for i in range(20):
+            request = urllib.request.Request(
+                server.url + "/api/2.0/mlflow/experiments/create",
+                data=json.dumps({"name": f"w{i}"}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request) as resp:
+                ids.add(json.load(resp)["experiment_id"])
+        assert len(ids) == 20
+    finally:
+        stop_server(server)
+    log = server.log.read_text()
+    assert "Traceback" not in log
