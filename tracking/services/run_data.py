@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracking.entities import Dataset, Metric
 from tracking.errors import InvalidParameterValue, ResourceDoesNotExist
-from tracking.services.runs import RUN_NAME_TAG, require_active_run
+from tracking.services.runs import require_active_run
 from tracking.services.validation import (
     MAX_DATASET_DIGEST_SIZE,
     MAX_DATASET_NAME_SIZE,
@@ -26,8 +26,8 @@ from tracking.services.validation import (
 )
 from tracking.store import datasets as dataset_store
 from tracking.store import run_data as store
-from tracking.store import runs as run_store
 from tracking.store.database import Database
+from tracking.store.run_writes import RunWrite, RunWrites
 
 
 @dataclass(frozen=True)
@@ -36,12 +36,7 @@ class DatasetInputRequest:
     tags: list[tuple[str, str]]
 
 
-def param_conflict(run_id: str, key: str, old: str, new: str) -> InvalidParameterValue:
-    return InvalidParameterValue(
-        f"Changing param values is not allowed. Param with key='{key}' was already"
-        f" logged with value='{old}' for run ID='{run_id}'. Attempted logging new value"
-        f" '{new}'."
-    )
+RUN_WRITES = RunWrites()
 
 
 class RunDataService:
@@ -84,25 +79,9 @@ class RunDataService:
         *,
         single_param: bool = False,
     ) -> None:
-        # Rows are written in key order so that two transactions touching the same run lock
-        # their rows in the same order and cannot deadlock each other.
-        params = sorted(params)
-        tags = sorted(tags)
-        metrics = sorted(metrics, key=lambda m: (m.key, m.timestamp, m.step))
-
-        async def op(conn: AsyncConnection) -> None:
-            await require_active_run(conn, run_id)
-            conflicts = await store.insert_params(conn, run_id, params)
-            if conflicts:
-                raise _conflict_error(run_id, params, conflicts, single=single_param)
-            await store.insert_metrics(conn, run_id, metrics)
-            if tags:
-                await store.upsert_tags(conn, run_id, tags)
-                name = dict(tags).get(RUN_NAME_TAG)
-                if name is not None:
-                    await run_store.update_run(conn, run_id, name=name)
-
-        await self.db.write(op)
+        # Merged with every other pending run write into one set of statements per batch.
+        write = RunWrite(run_id, metrics, params, tags, single_param=single_param)
+        await self.db.submit(RUN_WRITES, write)
 
     async def delete_tag(self, run_id: str, key: str) -> None:
         async def op(conn: AsyncConnection) -> None:
@@ -136,20 +115,6 @@ class RunDataService:
             await dataset_store.link_model_outputs(conn, run_id, models)
 
         await self.db.write(op)
-
-
-def _conflict_error(
-    run_id: str, params: list[tuple[str, str]], conflicts: dict[str, str], *, single: bool
-) -> InvalidParameterValue:
-    wanted = dict(params)
-    if single:
-        key, old = next(iter(conflicts.items()))
-        return param_conflict(run_id, key, old, wanted[key])
-    mismatched = [{"key": k, "old_value": v, "new_value": wanted[k]} for k, v in conflicts.items()]
-    return InvalidParameterValue(
-        "Changing param values is not allowed. Params were already"
-        f" logged='{mismatched}' for run ID='{run_id}'."
-    )
 
 
 def _validate_dataset(item: DatasetInputRequest) -> None:

@@ -11,7 +11,7 @@ from tracking.errors import InvalidParameterValue, ResourceDoesNotExist
 from tracking.search import tokens
 from tracking.services import uris
 from tracking.services.clock import now_ms
-from tracking.services.experiments import require_active, require_experiment
+from tracking.services.experiments import not_found
 from tracking.services.run_names import generate_run_name
 from tracking.services.validation import (
     SEARCH_MAX_RESULTS_DEFAULT,
@@ -19,6 +19,7 @@ from tracking.services.validation import (
     validate_max_results,
     validate_tag,
 )
+from tracking.store import experiments as experiment_store
 from tracking.store import run_data
 from tracking.store import runs as store
 from tracking.store.database import Database
@@ -89,23 +90,41 @@ class RunService:
         run_id = uuid.uuid4().hex
 
         async def op(conn: AsyncConnection) -> Run:
-            await require_active(conn, parsed)
-            experiment = await require_experiment(conn, parsed)
+            state = await experiment_store.experiment_state(conn, parsed)
+            if state is None:
+                raise not_found(parsed)
+            if state.lifecycle_stage != ACTIVE:
+                raise InvalidParameterValue(
+                    f"The experiment {parsed} must be in the 'active' state. "
+                    f"Current state is {state.lifecycle_stage}."
+                )
+            info = RunInfo(
+                run_id=run_id,
+                experiment_id=parsed,
+                run_name=name,
+                user_id=user_id or "",
+                status="RUNNING",
+                start_time=now_ms() if start_time is None else start_time,
+                end_time=None,
+                artifact_uri=uris.join(state.artifact_location, run_id, "artifacts"),
+                lifecycle_stage=ACTIVE,
+            )
             await store.insert_run(
                 conn,
                 run_uuid=run_id,
                 experiment_id=parsed,
                 name=name,
-                user_id=user_id or "",
-                status="RUNNING",
-                start_time=now_ms() if start_time is None else start_time,
+                user_id=info.user_id,
+                status=info.status,
+                start_time=info.start_time,
                 end_time=None,
                 lifecycle_stage=ACTIVE,
-                artifact_uri=uris.join(experiment.artifact_location, run_id, "artifacts"),
+                artifact_uri=info.artifact_uri,
                 deleted_time=None,
             )
-            await run_data.upsert_tags(conn, run_id, sorted(checked))
-            return await load_run(conn, run_id)
+            run_tags = dict(checked)  # a repeated key keeps its last value
+            await run_data.upsert_tags(conn, run_id, sorted(run_tags.items()))
+            return Run(info=info, tags=run_tags)
 
         return await self.db.write(op)
 

@@ -1,16 +1,19 @@
 """Read and write access to the database; writes are group-committed.
 
-Every write use case is a coroutine function taking a connection. Concurrent writes are
-coalesced into one transaction (each in its own SAVEPOINT, so one failing operation does not
-undo the others) and every caller is answered only after that transaction has committed. One
-fsync then serves many requests: full durability without one commit per request.
+Concurrent writes are coalesced into one transaction and every caller is answered only after
+that transaction has committed: one fsync serves many requests, with full durability.
+
+A write is an item of a batch kind. Generic operations (a coroutine taking a connection) run one
+after another; if one fails, the transaction is rolled back and the batch replayed with each
+operation in its own SAVEPOINT, so a failure never undoes another request's changes. Kinds that
+know how to merge (RunWrites) apply all their items with a few set-based statements.
 """
 
 import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -60,11 +63,59 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, OSError | sa.exc.TimeoutError | ConnectionError)
 
 
-class _Pending:
-    __slots__ = ("future", "op")
+class BatchKind(Protocol):
+    async def apply(
+        self, conn: AsyncConnection, items: list[Any], careful: bool
+    ) -> list[tuple[bool, Any]]:
+        """Outcomes per item: (True, result) or (False, exception)."""
+        ...
 
-    def __init__(self, op: Operation, future: asyncio.Future[Any]) -> None:
-        self.op = op
+
+class _OperationFailed(Exception):
+    def __init__(self, index: int, error: BaseException) -> None:
+        self.index = index
+        self.error = error
+
+
+class Operations:
+    """Generic write operations, optimistic first and savepoint-isolated on replay."""
+
+    async def apply(
+        self, conn: AsyncConnection, items: list[Operation], careful: bool
+    ) -> list[tuple[bool, Any]]:
+        outcomes: list[tuple[bool, Any]] = []
+        for index, op in enumerate(items):
+            if not careful:
+                try:
+                    outcomes.append((True, await op(conn)))
+                except Exception as exc:
+                    if is_retryable(exc) or is_unavailable(exc):
+                        raise
+                    raise _OperationFailed(index, exc) from exc
+                continue
+            savepoint = await conn.begin_nested()
+            try:
+                value = await op(conn)
+            except Exception as exc:
+                if is_retryable(exc) or is_unavailable(exc):
+                    raise  # the whole batch is retried or failed
+                await savepoint.rollback()
+                outcomes.append((False, exc))
+                continue
+            await savepoint.commit()
+            outcomes.append((True, value))
+        return outcomes
+
+
+OPERATIONS = Operations()
+
+
+class _Pending:
+    __slots__ = ("future", "item", "kind")
+
+    def __init__(self, kind: BatchKind, item: Any, future: asyncio.Future[Any]) -> None:
+        self.kind = kind
+        self.item = item
         self.future = future
 
 
@@ -111,9 +162,14 @@ class Database:
             raise _translate(exc) from exc
 
     async def write(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(fn, future))
+        result: T = await self.submit(OPERATIONS, fn)
+        return result
+
+    async def submit(self, kind: BatchKind, item: Any) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(kind, item, future))
         self._wakeup.set()
+        # Shielded: a client that goes away does not cancel a write others are batched with.
         return await asyncio.shield(future)
 
     async def _run(self) -> None:
@@ -126,9 +182,19 @@ class Database:
                 await self._commit_batch(batch)
 
     async def _commit_batch(self, batch: list[_Pending]) -> None:
-        for attempt in range(1, _MAX_ATTEMPTS + 1):
+        careful = False
+        attempt = 0
+        while True:
+            attempt += 1
             try:
-                outcomes = await self._execute(batch)
+                outcomes = await self._execute(batch, careful)
+            except _OperationFailed as failed:
+                if len(batch) == 1:
+                    # Its transaction was rolled back; nothing else shared it.
+                    batch[0].future.set_exception(failed.error)
+                    return
+                careful = True  # replay with every operation in its own savepoint
+                continue
             except Exception as exc:
                 if is_retryable(exc) and attempt < _MAX_ATTEMPTS:
                     await asyncio.sleep(0.005 * attempt)
@@ -149,25 +215,21 @@ class Database:
                     pending.future.set_exception(value)
             return
 
-    async def _execute(self, batch: list[_Pending]) -> list[tuple[bool, Any]]:
-        outcomes: list[tuple[bool, Any]] = []
+    async def _execute(self, batch: list[_Pending], careful: bool) -> list[tuple[bool, Any]]:
+        groups: dict[int, tuple[BatchKind, list[int]]] = {}
+        for index, pending in enumerate(batch):
+            groups.setdefault(id(pending.kind), (pending.kind, []))[1].append(index)
+        outcomes: list[tuple[bool, Any]] = [(False, None)] * len(batch)
         async with self.writer.connect() as conn, conn.begin():
-            if len(batch) == 1:
-                # No savepoint needed: a failing lone operation rolls back its own transaction.
-                outcomes.append((True, await batch[0].op(conn)))
-                return outcomes
-            for pending in batch:
-                savepoint = await conn.begin_nested()
-                try:
-                    value = await pending.op(conn)
-                except Exception as exc:
-                    if is_retryable(exc) or is_unavailable(exc):
-                        raise  # the whole batch is retried or failed
-                    await savepoint.rollback()
-                    outcomes.append((False, exc))
-                    continue
-                await savepoint.commit()
-                outcomes.append((True, value))
+            for kind, indexes in groups.values():
+                # A lone item needs no savepoint: its failure rolls back only itself.
+                results = await kind.apply(
+                    conn, [batch[i].item for i in indexes], careful and len(batch) > 1
+                )
+                for index, result in zip(indexes, results, strict=True):
+                    outcomes[index] = result
+            if len(batch) == 1 and not outcomes[0][0]:
+                await conn.rollback()
         return outcomes
 
 

@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -57,6 +58,16 @@ async def lifecycle_of(
     if lock:
         query = query.with_for_update()
     return (await conn.execute(query)).scalar_one_or_none()
+
+
+async def experiment_state(conn: AsyncConnection, experiment_id: int) -> Any:
+    """(lifecycle_stage, artifact_location), or None when the experiment does not exist."""
+    result = await conn.execute(
+        sa.select(experiments.c.lifecycle_stage, experiments.c.artifact_location).where(
+            experiments.c.experiment_id == experiment_id
+        )
+    )
+    return result.first()
 
 
 async def experiments_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> list[Experiment]:
