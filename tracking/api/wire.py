@@ -107,7 +107,9 @@ class Fields:
                 parsed = int(as_float) if as_float.is_integer() else None
         if parsed is None:
             raise invalid_value(self._name(name), value)
-        if not low <= parsed <= high:
+        # orjson reads integers beyond 64 bits as floats, so -(2**63) - 1 arrives rounded into
+        # range; a float that large is never an exact int64.
+        if not low <= parsed <= high or (isinstance(value, float) and abs(value) >= 2**63):
             raise invalid_value(self._name(name), value, f"Value is out of range [{low}, {high}].")
         return parsed
 

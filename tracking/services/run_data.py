@@ -13,10 +13,13 @@ from tracking.services.validation import (
     MAX_DATASET_PROFILE_SIZE,
     MAX_DATASET_SCHEMA_SIZE,
     MAX_DATASET_SOURCE_SIZE,
+    MAX_DATASET_SOURCE_TYPE_SIZE,
     MAX_DATASETS_PER_BATCH,
     MAX_INPUT_TAG_KEY_SIZE,
     MAX_INPUT_TAG_VALUE_SIZE,
+    MAX_MODEL_ID_LENGTH,
     exceeds_maximum_length,
+    limit_length,
     validate_batch_limit,
     validate_batch_sizes,
     validate_metric,
@@ -52,16 +55,14 @@ class RunDataService:
     ) -> None:
         validate_batch_sizes(len(metrics), len(params), len(tags))
         for index, metric in enumerate(metrics):
-            validate_metric(
-                metric.key, metric.value, metric.timestamp, metric.step, f"metrics[{index}]"
-            )
+            validate_metric(metric, f"metrics[{index}]")
         checked_params = [validate_param(k, v, f"params[{i}]") for i, (k, v) in enumerate(params)]
         validate_unique_param_keys([k for k, _ in checked_params])
         checked_tags = [validate_tag(k, v, f"tags[{i}]") for i, (k, v) in enumerate(tags)]
         await self._write(run_id, metrics, checked_params, checked_tags)
 
     async def log_metric(self, run_id: str, metric: Metric) -> None:
-        validate_metric(metric.key, metric.value, metric.timestamp, metric.step)
+        validate_metric(metric)
         await self._write(run_id, [metric], [], [])
 
     async def log_param(self, run_id: str, key: str, value: str) -> None:
@@ -97,6 +98,8 @@ class RunDataService:
         validate_batch_limit("datasets", MAX_DATASETS_PER_BATCH, len(datasets))
         for item in datasets:
             _validate_dataset(item)
+        for model_id in model_ids:
+            limit_length("model_id", MAX_MODEL_ID_LENGTH, model_id)
 
         async def op(conn: AsyncConnection) -> None:
             state = await require_active_run(conn, run_id)
@@ -110,6 +113,9 @@ class RunDataService:
         await self.db.write(op)
 
     async def log_outputs(self, run_id: str, models: list[tuple[str, int]]) -> None:
+        for model_id, _ in models:
+            limit_length("model_id", MAX_MODEL_ID_LENGTH, model_id)
+
         async def op(conn: AsyncConnection) -> None:
             await require_active_run(conn, run_id)
             await dataset_store.link_model_outputs(conn, run_id, models)
@@ -122,6 +128,7 @@ def _validate_dataset(item: DatasetInputRequest) -> None:
     for field, value, limit in (
         ("name", dataset.name, MAX_DATASET_NAME_SIZE),
         ("digest", dataset.digest, MAX_DATASET_DIGEST_SIZE),
+        ("source_type", dataset.source_type, MAX_DATASET_SOURCE_TYPE_SIZE),
         ("source", dataset.source, MAX_DATASET_SOURCE_SIZE),
         ("schema", dataset.schema, MAX_DATASET_SCHEMA_SIZE),
         ("profile", dataset.profile, MAX_DATASET_PROFILE_SIZE),

@@ -14,9 +14,12 @@ from tracking.services.clock import now_ms
 from tracking.services.experiments import not_found
 from tracking.services.run_names import generate_run_name
 from tracking.services.validation import (
+    MAX_USER_ID_LENGTH,
     SEARCH_MAX_RESULTS_DEFAULT,
+    limit_length,
     parse_experiment_id,
     validate_max_results,
+    validate_run_name,
     validate_tag,
 )
 from tracking.store import experiments as experiment_store
@@ -77,6 +80,9 @@ class RunService:
         tags: list[tuple[str, str]],
     ) -> Run:
         parsed = parse_experiment_id(experiment_id if experiment_id not in (None, "") else None)
+        validate_run_name(run_name)
+        if user_id is not None:
+            limit_length("user_id", MAX_USER_ID_LENGTH, user_id)
         checked = [validate_tag(k, v, f"tags[{i}]") for i, (k, v) in enumerate(tags)]
         named = dict(checked).get(RUN_NAME_TAG)
         if run_name and named and run_name != named:
@@ -139,6 +145,8 @@ class RunService:
         end_time: int | None,
         run_name: str | None,
     ) -> RunInfo:
+        validate_run_name(run_name)
+
         async def op(conn: AsyncConnection) -> RunInfo:
             await require_active_run(conn, run_id)
             values: dict[str, Any] = {}

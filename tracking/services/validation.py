@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import orjson
 
+from tracking.entities import Metric
 from tracking.errors import InvalidParameterValue
 
 MAX_PARAMS_TAGS_PER_BATCH = 100
@@ -20,6 +21,11 @@ MAX_EXPERIMENT_TAG_KEY_LENGTH = 250
 MAX_EXPERIMENT_TAG_VAL_LENGTH = 20000
 MAX_ENTITY_KEY_LENGTH = 250
 MAX_RUN_NAME_LENGTH = 250
+# Column widths MLflow leaves to the database, where PostgreSQL fails the insert with a 500.
+MAX_USER_ID_LENGTH = 256
+MAX_MODEL_ID_LENGTH = 64
+MAX_DATASET_SOURCE_TYPE_SIZE = 36
+RUN_NAME_TAG = "mlflow.runName"
 MAX_DATASET_NAME_SIZE = 500
 MAX_DATASET_DIGEST_SIZE = 36
 MAX_DATASET_SCHEMA_SIZE = 1048575
@@ -87,20 +93,25 @@ def limit_length(path: str, limit: int, value: str, *, truncate: bool = False) -
     raise exceeds_maximum_length(path, limit)
 
 
-def validate_metric(
-    key: str | None, value: float, timestamp: int, step: int, path: str = ""
-) -> str:
+def validate_metric(metric: Metric, path: str = "") -> str:
     key = validate_name(
-        key, _path(path, "name"), missing=f"Metric name cannot be None. {_MISSING_KEY}"
+        metric.key, _path(path, "name"), missing=f"Metric name cannot be None. {_MISSING_KEY}"
     )
-    if timestamp < 0:
+    if metric.timestamp < 0:
         raise invalid_value(
             _path(path, "timestamp"),
-            timestamp,
-            f"metric '{key}' (value={_fmt(value)}). "
+            metric.timestamp,
+            f"metric '{key}' (value={_fmt(metric.value)}). "
             "Timestamp must be a nonnegative long (64-bit integer) ",
         )
     limit_length("Metric name", MAX_ENTITY_KEY_LENGTH, key)
+    for name, value, limit in (
+        ("model_id", metric.model_id, MAX_MODEL_ID_LENGTH),
+        ("dataset_name", metric.dataset_name, MAX_DATASET_NAME_SIZE),
+        ("dataset_digest", metric.dataset_digest, MAX_DATASET_DIGEST_SIZE),
+    ):
+        if value is not None:
+            limit_length(_path(path, name), limit, value)
     return key
 
 
@@ -118,10 +129,18 @@ def validate_param(key: str | None, value: str, path: str = "") -> tuple[str, st
 
 def validate_tag(key: str | None, value: str, path: str = "") -> tuple[str, str]:
     key = validate_name(key, _path(path, "key"), missing=_MISSING_KEY)
+    if key == RUN_NAME_TAG:
+        validate_run_name(value, _path(path, "value"))  # mirrored into the run's name
     return (
         limit_length(_path(path, "key"), MAX_ENTITY_KEY_LENGTH, key),
         limit_length(_path(path, "value"), MAX_TAG_VAL_LENGTH, value, truncate=True),
     )
+
+
+def validate_run_name(name: str | None, path: str = "run_name") -> str | None:
+    if name is not None:
+        limit_length(path, MAX_RUN_NAME_LENGTH, name)
+    return name
 
 
 def validate_experiment_tag(key: str | None, value: str) -> tuple[str, str]:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracking.entities import ACTIVE, Metric
 from tracking.errors import InvalidParameterValue, MlflowError, ResourceDoesNotExist
-from tracking.store.dialect import insert_for, insert_ignore, upsert
+from tracking.store.bulk import insert_rows, upsert_clause
 from tracking.store.run_data import stored_value
 from tracking.store.tables import latest_metrics, metrics, params, runs, tags
 
@@ -119,11 +119,35 @@ def _conflict_error(write: RunWrite, conflicts: dict[str, str]) -> InvalidParame
     )
 
 
+_METRIC_COLUMNS = (
+    "run_uuid",
+    "key",
+    "timestamp",
+    "step",
+    "value",
+    "is_nan",
+    "model_id",
+    "dataset_name",
+    "dataset_digest",
+)
+_LATEST_COLUMNS = ("run_uuid", "key", "step", "timestamp", "value", "is_nan")
+# The value shown in RunData.metrics only moves to a greater (step, timestamp, value): MLflow's
+# rule, applied inside the upsert so concurrent batches cannot move it backwards.
+_RAISE_LATEST = (
+    upsert_clause(latest_metrics, ["run_uuid", "key"], ["step", "timestamp", "value", "is_nan"])
+    + ' WHERE (EXCLUDED."step", EXCLUDED."timestamp", EXCLUDED."value")'
+    + ' > ("latest_metrics"."step", "latest_metrics"."timestamp", "latest_metrics"."value")'
+)
+_SET_TAGS = upsert_clause(tags, ["run_uuid", "key"], ["value"])
+
+MetricRow = tuple[str, str, int, int, float, bool, str | None, str | None, str | None]
+
+
 async def _write(conn: AsyncConnection, items: list[RunWrite]) -> None:
     param_rows: dict[tuple[str, str], str] = {}
     tag_rows: dict[tuple[str, str], str] = {}
-    metric_rows: list[dict[str, Any]] = []
-    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    metric_rows: list[MetricRow] = []
+    latest: dict[tuple[str, str], MetricRow] = {}
     for write in items:
         for key, value in write.params:
             param_rows.setdefault((write.run_id, key), value)
@@ -138,18 +162,29 @@ async def _write(conn: AsyncConnection, items: list[RunWrite]) -> None:
     # Rows go in key order so two transactions touching the same rows lock them in the same
     # order and cannot deadlock each other.
     if param_rows:
-        await conn.execute(
-            insert_ignore(conn, params),
-            [{"run_uuid": r, "key": k, "value": v} for (r, k), v in sorted(param_rows.items())],
+        await insert_rows(
+            conn,
+            params,
+            ("run_uuid", "key", "value"),
+            [(*k, v) for k, v in sorted(param_rows.items())],
         )
     if metric_rows:
-        metric_rows.sort(key=lambda m: (m["run_uuid"], m["key"], m["timestamp"], m["step"]))
-        await conn.execute(insert_ignore(conn, metrics), metric_rows)
-        await _raise_latest(conn, [latest[k] for k in sorted(latest)])
+        metric_rows.sort(key=lambda m: (m[0], m[1], m[2], m[3]))
+        await insert_rows(conn, metrics, _METRIC_COLUMNS, metric_rows)
+        await insert_rows(
+            conn,
+            latest_metrics,
+            _LATEST_COLUMNS,
+            [(r[0], r[1], r[3], r[2], r[4], r[5]) for _, r in sorted(latest.items())],
+            conflict=_RAISE_LATEST,
+        )
     if tag_rows:
-        await conn.execute(
-            upsert(conn, tags, ["run_uuid", "key"], ["value"]),
-            [{"run_uuid": r, "key": k, "value": v} for (r, k), v in sorted(tag_rows.items())],
+        await insert_rows(
+            conn,
+            tags,
+            ("run_uuid", "key", "value"),
+            [(*k, v) for k, v in sorted(tag_rows.items())],
+            conflict=_SET_TAGS,
         )
         names = [
             {"rid": r, "name": v} for (r, k), v in sorted(tag_rows.items()) if k == RUN_NAME_TAG
@@ -163,34 +198,21 @@ async def _write(conn: AsyncConnection, items: list[RunWrite]) -> None:
             )
 
 
-def _metric_row(run_id: str, point: Metric) -> dict[str, Any]:
+def _metric_row(run_id: str, point: Metric) -> MetricRow:
     value, is_nan = stored_value(point.value)
-    return {
-        "run_uuid": run_id,
-        "key": point.key,
-        "timestamp": point.timestamp,
-        "step": point.step,
-        "value": value,
-        "is_nan": is_nan,
-        "model_id": point.model_id,
-        "dataset_name": point.dataset_name,
-        "dataset_digest": point.dataset_digest,
-    }
-
-
-def _rank(row: dict[str, Any]) -> tuple[int, int, float]:
-    # MLflow's rule for the value shown in RunData.metrics.
-    return (row["step"], row["timestamp"], row["value"])
-
-
-async def _raise_latest(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    stmt = insert_for(conn, latest_metrics)
-    current = sa.tuple_(latest_metrics.c.step, latest_metrics.c.timestamp, latest_metrics.c.value)
-    incoming = sa.tuple_(stmt.excluded.step, stmt.excluded.timestamp, stmt.excluded.value)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["run_uuid", "key"],
-        set_={c: stmt.excluded[c] for c in ("step", "timestamp", "value", "is_nan")},
-        where=incoming > current,
+    return (
+        run_id,
+        point.key,
+        point.timestamp,
+        point.step,
+        value,
+        is_nan,
+        point.model_id,
+        point.dataset_name,
+        point.dataset_digest,
     )
-    columns = ("run_uuid", "key", "step", "timestamp", "value", "is_nan")
-    await conn.execute(stmt, [{c: r[c] for c in columns} for r in rows])
+
+
+def _rank(row: MetricRow) -> tuple[int, int, float]:
+    # MLflow's rule for the value shown in RunData.metrics: (step, timestamp, value).
+    return (row[3], row[2], row[4])

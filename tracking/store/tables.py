@@ -64,7 +64,7 @@ params = sa.Table(
     ),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
-    sa.Index("ix_params_key_value", "key", "value"),
+    sa.Index("ix_params_key", "key"),
 )
 
 tags = sa.Table(
