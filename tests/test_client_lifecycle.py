@@ -12,25 +12,14 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag, ViewType
 from mlflow.exceptions import MlflowException
 
+from tests.client_support import assert_clean_log, fail_fast_client
 from tests.conftest import Databases, ServerProcess, start_server, stop_server
-
-
-def assert_clean_log(log: Path) -> None:
-    text = log.read_text()
-    assert "Traceback" not in text and "unhandled error" not in text.lower(), text
 
 
 @pytest.fixture(scope="module", autouse=True)
 def mlflow_env() -> Iterator[None]:
-    """Fail fast on a 5xx instead of retrying for minutes."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        mp.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
-        mp.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-        # set_tracking_uri exports MLFLOW_TRACKING_URI; the context restores it afterwards.
-        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with fail_fast_client(None):
         yield
-        mlflow.set_tracking_uri(None)
 
 
 @pytest.fixture(scope="module")

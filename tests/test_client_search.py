@@ -15,6 +15,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag, ViewType
 from mlflow.exceptions import MlflowException
 
+from tests.client_support import assert_clean_log, fail_fast_client
 from tests.conftest import ServerProcess
 
 N_RUNS = 125
@@ -24,18 +25,9 @@ STATUSES = ["FINISHED", "FAILED", "KILLED", "RUNNING"]
 
 @pytest.fixture(scope="module", autouse=True)
 def mlflow_env(server: ServerProcess) -> Iterator[None]:
-    """Fail fast on a 5xx instead of retrying for minutes; the server log must stay clean."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        mp.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
-        mp.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-        # set_tracking_uri exports MLFLOW_TRACKING_URI; the context restores it afterwards.
-        mp.setenv("MLFLOW_TRACKING_URI", server.url)
-        mlflow.set_tracking_uri(server.url)
+    with fail_fast_client(server.url):
         yield
-        mlflow.set_tracking_uri(None)
-    log = server.log.read_text()
-    assert "Traceback" not in log and "unhandled error" not in log.lower(), log
+    assert_clean_log(server.log)
 
 
 @pytest.fixture(scope="module")

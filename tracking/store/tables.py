@@ -64,7 +64,6 @@ params = sa.Table(
     ),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
-    sa.Index("ix_params_key", "key"),
 )
 
 tags = sa.Table(
@@ -78,7 +77,6 @@ tags = sa.Table(
     ),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
-    sa.Index("ix_tags_key", "key"),
 )
 
 # Every logged point. The primary key makes identical (step, timestamp, value) points idempotent
@@ -120,7 +118,6 @@ latest_metrics = sa.Table(
     sa.Column("timestamp", sa.BigInteger, nullable=False),
     sa.Column("value", sa.Double, nullable=False),
     sa.Column("is_nan", sa.Boolean, nullable=False),
-    sa.Index("ix_latest_metrics_key_value", "key", "value"),
     sqlite_with_rowid=False,
 )
 
