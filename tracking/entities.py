@@ -1,6 +1,7 @@
 """Frozen entities: the only things serialized to JSON, in MLflow's proto-JSON shape."""
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +76,46 @@ class Metric:
         if self.dataset_digest:
             out["dataset_digest"] = self.dataset_digest
         return out
+
+
+PointRow = tuple[str, int, int, float, bool, str | None, str | None, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricPoints:
+    """Points of one metric key as stored rows, serialized without an entity per point.
+
+    Histories run to hundreds of thousands of points; building a Metric and then a dict for
+    each cost more than the query. A row is (run_id, timestamp, step, value, is_nan,
+    model_id, dataset_name, dataset_digest); stored values are never infinite (see FLOAT_MAX).
+    """
+
+    key: str
+    rows: Sequence[PointRow]
+
+    def to_dicts(self, *, with_run_id: bool = False) -> list[dict[str, Any]]:
+        key = self.key
+        out: list[dict[str, Any]] = []
+        for run_id, timestamp, step, value, is_nan, model_id, name, digest in self.rows:
+            point: dict[str, Any] = {
+                "key": key,
+                "value": "NaN" if is_nan else value,
+                "timestamp": timestamp,
+                "step": step,
+            }
+            if model_id:
+                point["model_id"] = model_id
+            if name:
+                point["dataset_name"] = name
+            if digest:
+                point["dataset_digest"] = digest
+            if with_run_id:
+                point["run_id"] = run_id
+            out.append(point)
+        return out
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 @dataclass(frozen=True, slots=True)

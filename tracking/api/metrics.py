@@ -4,14 +4,7 @@ from aiohttp import web
 
 from tracking.api.responses import json_response
 from tracking.api.wire import read_fields
-from tracking.entities import Metric
 from tracking.keys import DATASETS, METRICS
-
-
-def _with_run_id(run_id: str, metric: Metric) -> dict[str, object]:
-    out = metric.to_dict()
-    out["run_id"] = run_id
-    return out
 
 
 async def get_metric_history(request: web.Request) -> web.Response:
@@ -25,7 +18,7 @@ async def get_metric_history(request: web.Request) -> web.Response:
     )
     out: dict[str, object] = {}
     if page.metrics:
-        out["metrics"] = [m.to_dict() for m in page.metrics]
+        out["metrics"] = page.metrics.to_dicts()
     if page.next_page_token:
         out["next_page_token"] = page.next_page_token
     return json_response(out)
@@ -36,7 +29,7 @@ async def get_metric_history_bulk(request: web.Request) -> web.Response:
     points = await request.app[METRICS].history_bulk(
         body.strings("run_id"), body.string("metric_key"), body.int32("max_results")
     )
-    return json_response({"metrics": [_with_run_id(r, m) for r, m in points]})
+    return json_response({"metrics": points.to_dicts(with_run_id=True)})
 
 
 async def get_metric_history_bulk_interval(request: web.Request) -> web.Response:
@@ -50,7 +43,7 @@ async def get_metric_history_bulk_interval(request: web.Request) -> web.Response
     )
     out: dict[str, object] = {}
     if points:
-        out["metrics"] = [_with_run_id(r, m) for r, m in points]
+        out["metrics"] = points.to_dicts(with_run_id=True)
     return json_response(out)
 
 

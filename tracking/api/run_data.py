@@ -1,9 +1,11 @@
 """Endpoints that log to a run: metrics, params, tags, batches, inputs and outputs."""
 
+from typing import Any
+
 from aiohttp import web
 
 from tracking.api.responses import empty
-from tracking.api.wire import Fields, read_fields
+from tracking.api.wire import INT64_MAX, INT64_MIN, Fields, read_fields
 from tracking.entities import Dataset, Metric
 from tracking.keys import RUN_DATA
 from tracking.services.run_data import DatasetInputRequest
@@ -19,6 +21,38 @@ def parse_metric(fields: Fields) -> Metric:
         dataset_name=fields.string("dataset_name") or None,
         dataset_digest=fields.string("dataset_digest") or None,
     )
+
+
+_PLAIN_METRIC_FIELDS = frozenset(("key", "value", "timestamp", "step"))
+
+
+def parse_metrics(body: Fields) -> list[Metric]:
+    """A batch's metrics; the common well-formed shape skips the general decoder.
+
+    Anything unusual (numeric strings, NaN spelled as a string, extra fields, wrong types)
+    takes the general path, so errors are exactly those of parse_metric.
+    """
+    out: list[Metric] = []
+    for index, item in enumerate(body.raw_list("metrics")):
+        if type(item) is dict and item.keys() <= _PLAIN_METRIC_FIELDS:
+            key: Any = item.get("key")
+            value: Any = item.get("value")
+            timestamp: Any = item.get("timestamp")
+            step: Any = item.get("step", 0)
+            if (
+                type(key) is str
+                and key
+                and "\x00" not in key
+                and type(value) in (float, int)
+                and type(timestamp) is int
+                and type(step) is int
+                and INT64_MIN <= timestamp <= INT64_MAX
+                and INT64_MIN <= step <= INT64_MAX
+            ):
+                out.append(Metric(key, float(value), timestamp, step))
+                continue
+        out.append(parse_metric(body.item("metrics", index)))
+    return out
 
 
 async def log_metric(request: web.Request) -> web.Response:
@@ -55,7 +89,7 @@ async def delete_tag(request: web.Request) -> web.Response:
 async def log_batch(request: web.Request) -> web.Response:
     body = await read_fields(request)
     run_id = body.run_id()
-    metrics = [parse_metric(m) for m in body.messages("metrics")]
+    metrics = parse_metrics(body)
     params = [
         (p.string("key", required=True), p.string("value", default=""))
         for p in body.messages("params")

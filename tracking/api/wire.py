@@ -193,6 +193,22 @@ class Fields:
             out.append(Fields(item, f"{self._name(name)}[{index}].", self._query))
         return out
 
+    def raw_list(self, name: str) -> list[Any]:
+        """A repeated field's raw items, for decoders with a fast path; see item()."""
+        value = self._raw(name)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise invalid_value(self._name(name), value)
+        return value
+
+    def item(self, name: str, index: int) -> "Fields":
+        """Item `index` of a repeated message field, decoded the general way."""
+        value = self._data[name][index]
+        if not isinstance(value, dict):
+            raise invalid_value(f"{self._name(name)}[{index}]", value)
+        return Fields(value, f"{self._name(name)}[{index}].", self._query)
+
     def message(self, name: str) -> "Fields | None":
         value = self._raw(name)
         if value is None:

@@ -5,11 +5,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tracking.entities import Metric
+from tracking.entities import MetricPoints, PointRow
 from tracking.errors import InvalidParameterValue
 from tracking.search import tokens
-from tracking.services.runs import require_run
+from tracking.services.runs import require_run, run_not_found
 from tracking.store import metric_history as store
+from tracking.store import runs as run_store
 from tracking.store.database import Database
 
 MAX_RUNS_BULK = 100
@@ -19,20 +20,8 @@ MAX_RESULTS_PER_RUN = 2500
 
 @dataclass(frozen=True)
 class MetricPage:
-    metrics: list[Metric]
+    metrics: MetricPoints
     next_page_token: str | None
-
-
-def point(key: str, row: Any) -> Metric:
-    value = float("nan") if row.is_nan else row.value
-    return Metric(key, value, row.timestamp, row.step)
-
-
-def full_point(key: str, row: Any) -> Metric:
-    value = float("nan") if row.is_nan else row.value
-    return Metric(
-        key, value, row.timestamp, row.step, row.model_id, row.dataset_name, row.dataset_digest
-    )
 
 
 class MetricService:
@@ -57,13 +46,13 @@ class MetricService:
             if max_results is not None and len(rows) > max_results:
                 rows = rows[:max_results]
                 token = tokens.encode_page_token(offset + max_results)
-            return MetricPage([full_point(key, r) for r in rows], token)
+            return MetricPage(MetricPoints(key, rows), token)
 
         return await self.db.read(op)
 
     async def history_bulk(
         self, run_ids: list[str], key: str | None, max_results: int | None
-    ) -> list[tuple[str, Metric]]:
+    ) -> MetricPoints:
         """The ajax-only bulk history: every point of one key across up to 100 runs."""
         if not run_ids:
             raise InvalidParameterValue(
@@ -80,7 +69,7 @@ class MetricService:
         rows = await self.db.read(
             lambda conn: store.bulk_history(conn, sorted(set(run_ids)), key, limit=limit)
         )
-        return [(r.run_uuid, point(key, r)) for r in rows]
+        return MetricPoints(key, rows)
 
     async def history_bulk_interval(
         self,
@@ -90,7 +79,7 @@ class MetricService:
         max_results: int | None,
         start_step: int | None,
         end_step: int | None,
-    ) -> list[tuple[str, Metric]]:
+    ) -> MetricPoints:
         if not run_ids:
             raise InvalidParameterValue(
                 "Missing value for required parameter 'run_ids'. "
@@ -115,9 +104,11 @@ class MetricService:
             )
         unique_ids = list(dict.fromkeys(run_ids))
 
-        async def op(conn: AsyncConnection) -> list[tuple[str, Metric]]:
+        async def op(conn: AsyncConnection) -> MetricPoints:
+            present = await run_store.existing_run_ids(conn, unique_ids)
             for run_id in unique_ids:
-                await require_run(conn, run_id)
+                if run_id not in present:
+                    raise run_not_found(run_id)
             rows = await store.sampled_history(
                 conn,
                 unique_ids,
@@ -126,23 +117,23 @@ class MetricService:
                 start_step=start_step,
                 end_step=end_step,
             )
-            return _assemble_samples(unique_ids, key, rows, per_run)
+            return MetricPoints(key, _assemble_samples(unique_ids, rows, per_run))
 
         return await self.db.read(op)
 
 
-def _assemble_samples(
-    run_ids: list[str], key: str, rows: Any, per_run: int
-) -> list[tuple[str, Metric]]:
-    """Per run: the first point of each bucket, with the run's last point always kept."""
-    by_run: dict[str, list[Any]] = {}
-    last: dict[str, Any] = {}
-    for row in rows:
-        if row.rn == 1:
-            by_run.setdefault(row.run_uuid, []).append(row)
-        if row.from_end == 1:
-            last[row.run_uuid] = row
-    out: list[tuple[str, Metric]] = []
+def _assemble_samples(run_ids: list[str], rows: Any, per_run: int) -> list[PointRow]:
+    """MLflow's rule: the first point of each bucket, and the run's last point always kept
+    (replacing the final sample when the page is already full)."""
+    by_run: dict[str, list[PointRow]] = {}
+    last: dict[str, PointRow] = {}
+    for run_uuid, timestamp, step, value, is_nan, first, is_last in rows:
+        row: PointRow = (run_uuid, timestamp, step, value, is_nan, None, None, None)
+        if first:
+            by_run.setdefault(run_uuid, []).append(row)
+        if is_last:
+            last[run_uuid] = row
+    out: list[PointRow] = []
     for run_id in run_ids:
         sampled = by_run.get(run_id, [])
         final = last.get(run_id)
@@ -151,5 +142,5 @@ def _assemble_samples(
                 sampled[-1] = final
             else:
                 sampled.append(final)
-        out.extend((run_id, point(key, r)) for r in sampled)
+        out.extend(sampled)
     return out

@@ -1,5 +1,6 @@
 """MLflow's validation rules for names, values and batch sizes (mlflow/utils/validation.py)."""
 
+import functools
 import math
 import posixpath
 import re
@@ -68,10 +69,18 @@ def _path_not_unique(name: str) -> bool:
     return norm != name or norm == "." or norm.startswith("..") or norm.startswith("/")
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_plain_name(name: str) -> bool:
+    """Memoised happy path: a batch names the same few keys over and over."""
+    return bool(_NAME_RE.match(name)) and not _path_not_unique(name)
+
+
 def validate_name(name: str | None, path: str, *, missing: str = _MISSING_KEY) -> str:
     """The shared rule for metric, param and tag keys."""
     if name is None or name == "":
         raise invalid_value(path, name or "", missing)
+    if _is_plain_name(name):
+        return name
     if not _NAME_RE.match(name):
         raise invalid_value(path, name, _BAD_CHARACTERS)
     if _path_not_unique(name):

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tracking.errors import MlflowError, TemporarilyUnavailable
 from tracking.store.engine import is_sqlite, make_engine
+from tracking.store.sqlite_lock import WriterLock, lock_path
 
 T = TypeVar("T")
 Operation = Callable[[AsyncConnection], Awaitable[Any]]
@@ -127,6 +128,8 @@ class Database:
         self.writer: AsyncEngine = (
             make_engine(uri, pool_size=1, writer=True) if sqlite else self.reader
         )
+        path = lock_path(uri) if sqlite else None
+        self._writer_lock = WriterLock(path) if path else None
         self.max_batch_ops = max_batch_ops
         self._queue: list[_Pending] = []
         self._wakeup = asyncio.Event()
@@ -151,6 +154,8 @@ class Database:
         await self.reader.dispose()
         if self.writer is not self.reader:
             await self.writer.dispose()
+        if self._writer_lock is not None:
+            self._writer_lock.close()
 
     async def read(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         try:
@@ -215,12 +220,17 @@ class Database:
                     pending.future.set_exception(value)
             return
 
+    def _exclusive(self) -> contextlib.AbstractAsyncContextManager[None]:
+        if self._writer_lock is None:
+            return contextlib.nullcontext()
+        return self._writer_lock.held()
+
     async def _execute(self, batch: list[_Pending], careful: bool) -> list[tuple[bool, Any]]:
         groups: dict[int, tuple[BatchKind, list[int]]] = {}
         for index, pending in enumerate(batch):
             groups.setdefault(id(pending.kind), (pending.kind, []))[1].append(index)
         outcomes: list[tuple[bool, Any]] = [(False, None)] * len(batch)
-        async with self.writer.connect() as conn, conn.begin():
+        async with self._exclusive(), self.writer.connect() as conn, conn.begin():
             for kind, indexes in groups.values():
                 # A lone item needs no savepoint: its failure rolls back only itself.
                 results = await kind.apply(

@@ -8,7 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracking.store.tables import metrics
 
+# Column order of entities.PointRow.
 _POINT = (
+    metrics.c.run_uuid,
     metrics.c.timestamp,
     metrics.c.step,
     metrics.c.value,
@@ -22,7 +24,7 @@ _POINT = (
 async def history(
     conn: AsyncConnection, run_id: str, key: str, *, offset: int = 0, limit: int | None = None
 ) -> Sequence[Any]:
-    """One metric's points in MLflow's order: timestamp, step, value."""
+    """One metric's points in MLflow's order (timestamp, step, value): the primary key's order."""
     query = (
         sa.select(*_POINT)
         .where(metrics.c.run_uuid == run_id, metrics.c.key == key)
@@ -38,7 +40,7 @@ async def bulk_history(
     conn: AsyncConnection, run_ids: Sequence[str], key: str, *, limit: int
 ) -> Sequence[Any]:
     query = (
-        sa.select(metrics.c.run_uuid, *_POINT)
+        sa.select(*_POINT)
         .where(metrics.c.run_uuid.in_(run_ids), metrics.c.key == key)
         .order_by(metrics.c.run_uuid, metrics.c.timestamp, metrics.c.step, metrics.c.value)
         .limit(limit)
@@ -55,53 +57,48 @@ async def sampled_history(
     start_step: int | None,
     end_step: int | None,
 ) -> Sequence[Any]:
-    """Up to max_results evenly spaced points per run, always with each run's first and last.
+    """Per run, the first point of each of max_results NTILE buckets, and the run's last point.
 
-    Sampling happens in SQL (NTILE buckets, first row of each), so a run with millions of
-    points still materialises only about max_results rows.
+    One window pass (row number and count per run) replaces NTILE: bucket b of n rows in k
+    buckets starts at row b*(n//k) + min(b, n%k), so "first of a bucket" is arithmetic on the
+    row number. Rows come back as PointRow plus (first, last) flags, ordered by run, step,
+    timestamp, value; only about max_results rows per run leave the database.
     """
     filters = [metrics.c.run_uuid.in_(list(run_ids)), metrics.c.key == key]
     if start_step is not None and end_step is not None:
         filters += [metrics.c.step >= start_step, metrics.c.step <= end_step]
-    cols = (
-        metrics.c.run_uuid,
-        metrics.c.step,
-        metrics.c.timestamp,
-        metrics.c.value,
-        metrics.c.is_nan,
-    )
     order = [metrics.c.step, metrics.c.timestamp, metrics.c.value, metrics.c.is_nan]
-    bucketed = (
+    numbered = (
         sa.select(
-            *cols,
-            sa.func.ntile(max_results)
-            .over(partition_by=metrics.c.run_uuid, order_by=order)
-            .label("bucket"),
-            sa.func.row_number()
-            .over(partition_by=metrics.c.run_uuid, order_by=[o.desc() for o in order])
-            .label("from_end"),
+            *_POINT[:5],
+            sa.func.row_number().over(partition_by=metrics.c.run_uuid, order_by=order).label("rn"),
+            sa.func.count().over(partition_by=metrics.c.run_uuid).label("n"),
         )
         .where(*filters)
         .subquery()
     )
-    b = bucketed.c
-    ranked = sa.select(
-        b.run_uuid,
-        b.step,
-        b.timestamp,
-        b.value,
-        b.is_nan,
-        b.from_end,
-        sa.func.row_number()
-        .over(
-            partition_by=[b.run_uuid, b.bucket], order_by=[b.step, b.timestamp, b.value, b.is_nan]
-        )
-        .label("rn"),
-    ).subquery()
-    r = ranked.c
+    c = numbered.c
+    k = sa.literal(max_results, sa.BigInteger)
+    index = c.rn - 1
+    per_bucket = c.n // k
+    long_rows = (c.n % k) * (per_bucket + 1)  # rows covered by the longer, leading buckets
+    # CASE, not OR: PostgreSQL may evaluate every OR operand, and per_bucket is 0 when n < k.
+    first = sa.case(
+        (c.n <= k, sa.true()),
+        (index < long_rows, index % (per_bucket + 1) == 0),
+        else_=(index - long_rows) % per_bucket == 0,
+    )
     query = (
-        sa.select(r.run_uuid, r.step, r.timestamp, r.value, r.is_nan, r.rn, r.from_end)
-        .where(sa.or_(r.rn == 1, r.from_end == 1))
-        .order_by(r.run_uuid, r.step, r.timestamp, r.value, r.is_nan)
+        sa.select(
+            c.run_uuid,
+            c.timestamp,
+            c.step,
+            c.value,
+            c.is_nan,
+            first.label("first"),
+            (c.rn == c.n).label("last"),
+        )
+        .where(sa.or_(first, c.rn == c.n))
+        .order_by(c.run_uuid, c.step, c.timestamp, c.value, c.is_nan)
     )
     return (await conn.execute(query)).all()

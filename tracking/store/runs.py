@@ -35,6 +35,11 @@ async def run_state(conn: AsyncConnection, run_id: str) -> Any:
     return result.first()
 
 
+async def existing_run_ids(conn: AsyncConnection, ids: Sequence[str]) -> set[str]:
+    rows = await conn.execute(sa.select(runs.c.run_uuid).where(runs.c.run_uuid.in_(list(ids))))
+    return set(rows.scalars())
+
+
 async def update_run(conn: AsyncConnection, run_id: str, **values: Any) -> None:
     await conn.execute(sa.update(runs).where(runs.c.run_uuid == run_id).values(**values))
 
