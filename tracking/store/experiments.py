@@ -74,28 +74,30 @@ async def experiments_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> list[
     """The experiments with these ids, in the order given."""
     if not ids:
         return []
-    rows = (
-        await conn.execute(sa.select(experiments).where(experiments.c.experiment_id.in_(ids)))
-    ).all()
-    tag_rows = (
-        await conn.execute(
-            sa.select(experiment_tags).where(experiment_tags.c.experiment_id.in_(ids))
-        )
-    ).all()
+    # Rows are unpacked by position: named access on a Row cost more than the query itself
+    # when a search returns a thousand experiments.
+    columns = (
+        experiments.c.experiment_id,
+        experiments.c.name,
+        experiments.c.artifact_location,
+        experiments.c.lifecycle_stage,
+        experiments.c.creation_time,
+        experiments.c.last_update_time,
+    )
+    rows = await conn.execute(sa.select(*columns).where(experiments.c.experiment_id.in_(ids)))
+    tag_rows = await conn.execute(
+        sa.select(experiment_tags.c.experiment_id, experiment_tags.c.key, experiment_tags.c.value)
+        .where(experiment_tags.c.experiment_id.in_(ids))
+        .order_by(experiment_tags.c.experiment_id, experiment_tags.c.key)
+    )
     tags: dict[int, dict[str, str]] = defaultdict(dict)
-    for tag in tag_rows:
-        tags[tag.experiment_id][tag.key] = tag.value
+    for experiment_id, key, value in tag_rows:
+        tags[experiment_id][key] = value
     by_id = {
-        row.experiment_id: Experiment(
-            experiment_id=row.experiment_id,
-            name=row.name,
-            artifact_location=row.artifact_location,
-            lifecycle_stage=row.lifecycle_stage,
-            creation_time=row.creation_time,
-            last_update_time=row.last_update_time,
-            tags=tags.get(row.experiment_id, {}),
+        experiment_id: Experiment(
+            experiment_id, name, location, stage, created, updated, tags.get(experiment_id, {})
         )
-        for row in rows
+        for experiment_id, name, location, stage, created, updated in rows
     }
     return [by_id[i] for i in ids if i in by_id]
 
