@@ -8,8 +8,10 @@ from typing import Any
 ACTIVE = "active"
 DELETED = "deleted"
 RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
-TERMINAL_STATUSES = ("FINISHED", "FAILED", "KILLED")
 VIEW_TYPES = ("ACTIVE_ONLY", "DELETED_ONLY", "ALL")
+# MLflow system tags the server itself reads or writes.
+RUN_NAME_TAG = "mlflow.runName"  # kept in step with RunInfo.run_name
+DATASET_CONTEXT_TAG = "mlflow.data.context"  # a dataset input's role (training, eval, ...)
 
 # MLflow stores +-Infinity as the largest finite doubles; clients read those back.
 FLOAT_MAX = 1.7976931348623157e308

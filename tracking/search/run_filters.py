@@ -42,7 +42,6 @@ NUMERIC_ATTRIBUTES = frozenset({"start_time", "end_time"})
 ORDERABLE_ATTRIBUTES = frozenset(
     {"artifact_uri", "end_time", "run_id", "run_name", "start_time", "status", "user_id"}
 )
-STRING_ATTRIBUTES = ORDERABLE_ATTRIBUTES - NUMERIC_ATTRIBUTES
 _SEARCHABLE_KEYS = ORDERABLE_ATTRIBUTES | set(ALIASES)
 _DATASET_KEYS = frozenset({"name", "digest", "context"})
 

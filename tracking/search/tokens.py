@@ -3,16 +3,27 @@
 import base64
 import binascii
 import json
+from collections.abc import Sequence
+from typing import TypeVar
 
 from tracking.errors import InvalidParameterValue
 
 # Offsets end up as SQL OFFSET; both SQLite and PostgreSQL reject values beyond a signed int64.
 _MAX_OFFSET = 2**63 - 1
 
+T = TypeVar("T")
+
 
 def encode_page_token(offset: int) -> str:
     # json.dumps' default separators keep the token identical to the one stock MLflow issues.
     return base64.b64encode(json.dumps({"offset": offset}).encode("utf-8")).decode("ascii")
+
+
+def split_page(rows: Sequence[T], offset: int, limit: int) -> tuple[Sequence[T], str | None]:
+    """Rows fetched with LIMIT limit + 1: the page itself, and the next page's token if any."""
+    if len(rows) > limit:
+        return rows[:limit], encode_page_token(offset + limit)
+    return rows, None
 
 
 def decode_page_token(token: str | None) -> int:

@@ -146,9 +146,8 @@ class ExperimentService:
                 offset=offset,
                 limit=limit + 1,
             )
-            page = await store.experiments_by_ids(conn, ids[:limit])
-            token = tokens.encode_page_token(offset + limit) if len(ids) > limit else None
-            return ExperimentPage(page, token)
+            page, token = tokens.split_page(ids, offset, limit)
+            return ExperimentPage(await store.experiments_by_ids(conn, page), token)
 
         return await self.db.read(op)
 

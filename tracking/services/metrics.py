@@ -42,11 +42,10 @@ class MetricService:
             await require_run(conn, run_id)
             limit = None if max_results is None else max_results + 1
             rows = await store.history(conn, run_id, key, offset=offset, limit=limit)
-            token = None
-            if max_results is not None and len(rows) > max_results:
-                rows = rows[:max_results]
-                token = tokens.encode_page_token(offset + max_results)
-            return MetricPage(MetricPoints(key, rows), token)
+            if max_results is None:
+                return MetricPage(MetricPoints(key, rows), None)
+            page, token = tokens.split_page(rows, offset, max_results)
+            return MetricPage(MetricPoints(key, page), token)
 
         return await self.db.read(op)
 

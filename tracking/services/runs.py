@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tracking.entities import ACTIVE, DELETED, Run, RunInfo
+from tracking.entities import ACTIVE, DELETED, RUN_NAME_TAG, Run, RunInfo
 from tracking.errors import InvalidParameterValue, ResourceDoesNotExist
 from tracking.search import tokens
 from tracking.services import uris
@@ -27,9 +27,6 @@ from tracking.store import run_data
 from tracking.store import runs as store
 from tracking.store.database import Database
 from tracking.store.run_search import search_run_ids
-
-RUN_NAME_TAG = "mlflow.runName"
-USER_TAG = "mlflow.user"
 
 
 @dataclass(frozen=True)
@@ -209,8 +206,7 @@ class RunService:
                 offset=offset,
                 limit=limit + 1,
             )
-            page = await store.runs_by_ids(conn, ids[:limit])
-            token = tokens.encode_page_token(offset + limit) if len(ids) > limit else None
-            return RunPage(page, token)
+            page, token = tokens.split_page(ids, offset, limit)
+            return RunPage(await store.runs_by_ids(conn, page), token)
 
         return await self.db.read(op)

@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 def resolve_root(root: str) -> str:
     """A local folder becomes an absolute path; URIs (mlflow-artifacts:/, s3://...) stay."""
-    if urlsplit(root).scheme and len(urlsplit(root).scheme) > 1:
-        return root.rstrip("/") if not root.endswith(":/") else root
+    if len(urlsplit(root).scheme) > 1:  # a URI; a one-letter scheme is a Windows drive
+        return root if root.endswith(":/") else root.rstrip("/")
     return str(Path(root).expanduser().resolve())
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from tracking.entities import Metric
+from tracking.entities import RUN_NAME_TAG, Metric
 from tracking.errors import InvalidParameterValue
 
 MAX_PARAMS_TAGS_PER_BATCH = 100
@@ -26,7 +26,6 @@ MAX_RUN_NAME_LENGTH = 250
 MAX_USER_ID_LENGTH = 256
 MAX_MODEL_ID_LENGTH = 64
 MAX_DATASET_SOURCE_TYPE_SIZE = 36
-RUN_NAME_TAG = "mlflow.runName"
 MAX_DATASET_NAME_SIZE = 500
 MAX_DATASET_DIGEST_SIZE = 36
 MAX_DATASET_SCHEMA_SIZE = 1048575
@@ -39,7 +38,6 @@ SEARCH_MAX_RESULTS_THRESHOLD = 50000
 MAX_EXPERIMENTS_LISTED_PER_PAGE = 50000
 
 _NAME_RE = re.compile(r"^[/\w.\- :]*$")
-_RUN_ID_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
 _MISSING_KEY = "A key name must be provided."
 _BAD_CHARACTERS = (
     "Names may only contain alphanumerics, underscores (_), dashes (-), periods (.),"
@@ -165,12 +163,6 @@ def validate_experiment_name(name: str | None) -> str:
     if len(name) > MAX_EXPERIMENT_NAME_LENGTH:
         raise exceeds_maximum_length("name", MAX_EXPERIMENT_NAME_LENGTH)
     return name
-
-
-def validate_run_id(run_id: str, path: str = "run_id") -> str:
-    if not _RUN_ID_RE.match(run_id):
-        raise invalid_value(path, run_id)
-    return run_id
 
 
 def parse_experiment_id(experiment_id: str | int | None) -> int:

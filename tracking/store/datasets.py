@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tracking.entities import Dataset
+from tracking.entities import DATASET_CONTEXT_TAG, Dataset
 from tracking.store.dialect import insert_ignore, upsert
 from tracking.store.tables import (
     dataset_inputs,
@@ -16,8 +16,6 @@ from tracking.store.tables import (
     run_model_inputs,
     run_model_outputs,
 )
-
-DATASET_CONTEXT_TAG = "mlflow.data.context"
 
 
 async def ensure_dataset(conn: AsyncConnection, experiment_id: int, dataset: Dataset) -> str:

@@ -5,6 +5,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tracking.entities import DATASET_CONTEXT_TAG
 from tracking.errors import InvalidParameterValue
 from tracking.search.comparators import compare
 from tracking.search.filters import Comparison
@@ -20,7 +21,6 @@ from tracking.store.tables import (
     tags,
 )
 
-DATASET_CONTEXT_TAG = "mlflow.data.context"
 VIEW_STAGES = {
     "ACTIVE_ONLY": ("active",),
     "DELETED_ONLY": ("deleted",),

@@ -12,13 +12,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tracking.entities import ACTIVE, Metric
+from tracking.entities import ACTIVE, RUN_NAME_TAG, Metric
 from tracking.errors import InvalidParameterValue, MlflowError, ResourceDoesNotExist
 from tracking.store.bulk import insert_rows, upsert_clause
 from tracking.store.run_data import stored_value
 from tracking.store.tables import latest_metrics, metrics, params, runs, tags
-
-RUN_NAME_TAG = "mlflow.runName"
 
 
 @dataclass(frozen=True)
