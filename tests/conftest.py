@@ -25,6 +25,7 @@ from tracking.app import create_app
 from tracking.config import Settings
 from tracking.store import migrate
 
+pytest_plugins = ["tests.s3_server"]
 BACKENDS = ["sqlite", "postgresql"]
 API = "/api/2.0/mlflow"
 _names = itertools.count()
@@ -166,8 +167,13 @@ class ServerProcess:
         self.log = log
 
 
-def start_server(uri: str, workdir: Path, *extra: str) -> ServerProcess:
-    """`python -m tracking serve` as a real process, output to a file, ready when /health is."""
+def start_server(
+    uri: str, workdir: Path, *extra: str, env: dict[str, str] | None = None
+) -> ServerProcess:
+    """`python -m tracking serve` as a real process, output to a file, ready when /health is.
+
+    `env` adds variables to the server's environment (e.g. S3 endpoint and credentials).
+    """
     port = free_port()
     log = workdir / f"server-{port}.log"
     with log.open("wb") as out:
@@ -188,6 +194,7 @@ def start_server(uri: str, workdir: Path, *extra: str) -> ServerProcess:
             cwd=workdir,
             stdout=out,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

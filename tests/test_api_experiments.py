@@ -53,12 +53,12 @@ async def test_default_experiment(api):
 
 async def test_create_with_artifact_location(api):
     status, body = await api.post(
-        "/experiments/create", {"name": "located", "artifact_location": "s3://bucket/x"}
+        "/experiments/create", {"name": "located", "artifact_location": "mlflow-artifacts:/team/x"}
     )
     assert status == 200
     assert (await get_experiment(api, body["experiment_id"]))[
         "artifact_location"
-    ] == "s3://bucket/x"
+    ] == "mlflow-artifacts:/team/x"
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,44 @@
-"""Command line: `serve` and `db upgrade`, with MLflow's flag names where they exist."""
+"""Command line: `serve`, `db upgrade` and `gc`, with MLflow's flag names where they exist."""
 
 import argparse
 import asyncio
 import sys
 
 from tracking import workers
-from tracking.config import Settings, from_env
+from tracking.config import Settings, from_env, split_list
+from tracking.errors import MlflowError
+from tracking.services.gc import GcReport, GcRequest, collect_garbage
 from tracking.store import migrate
 from tracking.store.engine import make_engine
+
+
+def _storage_flags(parser: argparse.ArgumentParser) -> None:
+    """Where the database and the artifacts are: shared by `serve` and `gc`."""
+    parser.add_argument("--backend-store-uri", help="sqlite:///path.db or postgresql://...")
+    parser.add_argument("--default-artifact-root", help="default mlflow-artifacts:/")
+    parser.add_argument("--artifacts-destination", help="default ./mlartifacts")
+    parser.add_argument(
+        "--allowed-artifact-locations",
+        type=split_list,
+        help="comma-separated folders or s3:// prefixes an experiment's artifact_location may "
+        "name besides the artifact root (TRACKING_ALLOWED_ARTIFACT_LOCATIONS)",
+    )
+
+
+def _gc_flags(parser: argparse.ArgumentParser) -> None:
+    _storage_flags(parser)
+    parser.add_argument(
+        "--older-than",
+        help="only runs deleted longer ago than this, e.g. 30d or 1d2h3m4s (default: all)",
+    )
+    parser.add_argument(
+        "--run-ids", type=split_list, help="comma-separated deleted runs to remove (only these)"
+    )
+    parser.add_argument(
+        "--experiment-ids",
+        type=split_list,
+        help="comma-separated deleted experiments to remove with all their runs (only these)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -17,9 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the tracking API", add_help=False)
     serve.add_argument("--host", "-h", dest="host", help="default 127.0.0.1 (MLFLOW_HOST)")
     serve.add_argument("--port", "-p", type=int, help="default 5000 (MLFLOW_PORT)")
-    serve.add_argument("--backend-store-uri", help="sqlite:///path.db or postgresql://...")
-    serve.add_argument("--default-artifact-root", help="default mlflow-artifacts:/")
-    serve.add_argument("--artifacts-destination", help="default ./mlartifacts")
+    _storage_flags(serve)
     serve.add_argument("--workers", "-w", type=int, help="processes sharing the port")
     serve.add_argument(
         "--no-migrate",
@@ -32,6 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_sub.add_parser("upgrade", help="apply schema migrations")
     upgrade.add_argument("--backend-store-uri", help="defaults to MLFLOW_BACKEND_STORE_URI")
+
+    gc = sub.add_parser(
+        "gc",
+        help="permanently remove deleted runs and experiments with their artifacts",
+        description="Like `mlflow gc`: permanently removes runs and experiments in the deleted "
+        "lifecycle stage, with their metrics, params, tags, inputs and artifacts.",
+    )
+    _gc_flags(gc)
     return parser
 
 
@@ -44,6 +81,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             "backend_store_uri",
             "default_artifact_root",
             "artifacts_destination",
+            "allowed_artifact_locations",
             "workers",
         )
     }
@@ -80,11 +118,38 @@ def serve(settings: Settings) -> int:
     return workers.supervise(worker_settings)
 
 
+def gc(settings: Settings, args: argparse.Namespace) -> int:
+    request = GcRequest(args.older_than, args.run_ids, args.experiment_ids)
+    try:
+        report = asyncio.run(collect_garbage(settings, request))
+    except migrate.SchemaOutdated as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except (MlflowError, ValueError) as exc:
+        print(f"gc: {exc}", file=sys.stderr)
+        return 1
+    print(_gc_summary(report))
+    return 0
+
+
+def _gc_summary(report: GcReport) -> str:
+    summary = (
+        f"gc: removed {len(report.runs)} run(s) and {len(report.experiments)} experiment(s), "
+        f"{report.artifact_folders} artifact folder(s) and {report.incomplete_uploads} "
+        "incomplete upload(s)"
+    )
+    if report.left_in_place:
+        summary += f"; {report.left_in_place} artifact location(s) left in place (see notes)"
+    return summary + "."
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = _settings(args)
     if args.command == "serve":
         return serve(settings)
+    if args.command == "gc":
+        return gc(settings, args)
     migrate.upgrade(settings.backend_store_uri)
     print(f"Database is at revision {migrate.head_revision()}.")
     return 0

@@ -6,11 +6,25 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from tracking.api.routes import add_routes
+from tracking.artifacts.roots import ArtifactRoots
 from tracking.config import Settings
 from tracking.errors import error_middleware
-from tracking.keys import DATABASE, DATASETS, EXPERIMENTS, METRICS, RUN_DATA, RUNS, SETTINGS
+from tracking.keys import (
+    ARTIFACT_ROOTS,
+    ARTIFACTS,
+    DATABASE,
+    DATASETS,
+    EXPERIMENTS,
+    LOGGED_MODELS,
+    METRICS,
+    RUN_DATA,
+    RUNS,
+    SETTINGS,
+)
+from tracking.services.artifacts import ArtifactService
 from tracking.services.datasets import DatasetService
 from tracking.services.experiments import ExperimentService
+from tracking.services.logged_models import LoggedModelService
 from tracking.services.metrics import MetricService
 from tracking.services.run_data import RunDataService
 from tracking.services.runs import RunService
@@ -38,15 +52,26 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     await db.close()
 
 
+async def artifact_roots(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    roots = await ArtifactRoots.open(settings.artifacts_destination, settings.artifact_roots)
+    app[ARTIFACT_ROOTS] = roots
+    yield
+    await roots.close()
+
+
 async def services(app: web.Application) -> AsyncIterator[None]:
     db = app[DATABASE]
-    experiments = ExperimentService(db, app[SETTINGS].default_artifact_root)
+    roots = app[ARTIFACT_ROOTS]
+    experiments = ExperimentService(db, app[SETTINGS].default_artifact_root, roots.check_location)
     await experiments.ensure_default()
     app[EXPERIMENTS] = experiments
     app[RUNS] = RunService(db)
     app[RUN_DATA] = RunDataService(db)
     app[METRICS] = MetricService(db)
     app[DATASETS] = DatasetService(db)
+    app[ARTIFACTS] = ArtifactService(db, roots)
+    app[LOGGED_MODELS] = LoggedModelService(db, roots)
     yield
 
 
@@ -54,6 +79,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
     app[SETTINGS] = settings
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(artifact_roots)
     app.cleanup_ctx.append(services)
     add_routes(app)
     return app

@@ -30,6 +30,9 @@ class Settings:
     db_pool_size: int = 8
     # Apply pending migrations at startup (always on for SQLite; PostgreSQL uses `db upgrade`).
     auto_migrate: bool | None = None
+    # Locations (folders, s3://bucket/prefix) an experiment's artifact_location may name besides
+    # the artifact root; the server serves artifacts from these too.
+    allowed_artifact_locations: tuple[str, ...] = ()
 
     @property
     def is_sqlite(self) -> bool:
@@ -38,6 +41,12 @@ class Settings:
     @property
     def should_migrate(self) -> bool:
         return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    @property
+    def artifact_roots(self) -> list[str]:
+        """Storage the server may touch besides the proxy destination."""
+        extra = [self.default_artifact_root, *self.allowed_artifact_locations]
+        return [loc for loc in extra if not loc.startswith("mlflow-artifacts:")]
 
     def with_(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
@@ -54,8 +63,21 @@ ENV_VARS: dict[str, str] = {
     "max_body_bytes": "TRACKING_MAX_BODY_BYTES",
     "max_batch_ops": "TRACKING_MAX_BATCH_OPS",
     "db_pool_size": "TRACKING_DB_POOL_SIZE",
+    "allowed_artifact_locations": "TRACKING_ALLOWED_ARTIFACT_LOCATIONS",
 }
 _INT_FIELDS = {"port", "workers", "max_body_bytes", "max_batch_ops", "db_pool_size"}
+
+
+def split_list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def _parse(name: str, value: str) -> Any:
+    if name in _INT_FIELDS:
+        return int(value)
+    if name == "allowed_artifact_locations":
+        return split_list(value)
+    return value
 
 
 def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -63,6 +85,6 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings
     values: dict[str, Any] = {}
     for name, var in ENV_VARS.items():
         if var in env and env[var] != "":
-            values[name] = int(env[var]) if name in _INT_FIELDS else env[var]
+            values[name] = _parse(name, env[var])
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)

@@ -2,9 +2,12 @@
 
 from aiohttp import web
 
+from tracking.artifacts.roots import ArtifactRoots
 from tracking.config import Settings
+from tracking.services.artifacts import ArtifactService
 from tracking.services.datasets import DatasetService
 from tracking.services.experiments import ExperimentService
+from tracking.services.logged_models import LoggedModelService
 from tracking.services.metrics import MetricService
 from tracking.services.run_data import RunDataService
 from tracking.services.runs import RunService
@@ -17,3 +20,6 @@ RUNS = web.AppKey("runs", RunService)
 RUN_DATA = web.AppKey("run_data", RunDataService)
 METRICS = web.AppKey("metrics", MetricService)
 DATASETS = web.AppKey("datasets", DatasetService)
+ARTIFACT_ROOTS = web.AppKey("artifact_roots", ArtifactRoots)
+ARTIFACTS = web.AppKey("artifacts", ArtifactService)
+LOGGED_MODELS = web.AppKey("logged_models", LoggedModelService)

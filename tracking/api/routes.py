@@ -3,7 +3,15 @@
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from tracking.api import experiments, metrics, run_data, runs, server_info
+from tracking.api import (
+    artifacts,
+    experiments,
+    logged_models,
+    metrics,
+    run_data,
+    runs,
+    server_info,
+)
 from tracking.errors import EndpointNotFound, MethodNotAllowed
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
@@ -35,12 +43,69 @@ TRACKING: list[tuple[tuple[str, ...], str, Handler]] = [
     (("POST",), "/runs/outputs", run_data.log_outputs),
     (("GET",), "/metrics/get-history", metrics.get_metric_history),
     (("GET",), "/metrics/get-history-bulk-interval", metrics.get_metric_history_bulk_interval),
+    (("GET",), "/artifacts/list", artifacts.list_run_artifacts),
+    (("POST",), "/logged-models", logged_models.create_logged_model),
+    (("POST",), "/logged-models/search", logged_models.search_logged_models),
 ]
 
 # Routes MLflow serves to its web UI only.
 AJAX_ONLY: list[tuple[tuple[str, ...], str, Handler]] = [
     (("GET",), "/metrics/get-history-bulk", metrics.get_metric_history_bulk),
     (("POST",), "/experiments/search-datasets", metrics.search_datasets),
+    (("POST",), "/upload-artifact", artifacts.upload_artifact),
+]
+
+# MLflow 3's REST-style routes naming a resource in the path: (prefixes, methods, path, handler).
+# Kept apart from the tables above, whose every path answers a request with an empty body.
+BY_PATH: list[tuple[tuple[str, ...], tuple[str, ...], str, Handler]] = [
+    (PREFIXES, ("GET",), "/logged-models/{model_id}", logged_models.get_logged_model),
+    (PREFIXES, ("PATCH",), "/logged-models/{model_id}", logged_models.finalize_logged_model),
+    (PREFIXES, ("DELETE",), "/logged-models/{model_id}", logged_models.delete_logged_model),
+    (
+        PREFIXES,
+        ("PATCH",),
+        "/logged-models/{model_id}/tags",
+        logged_models.set_logged_model_tags,
+    ),
+    (
+        PREFIXES,
+        ("DELETE",),
+        "/logged-models/{model_id}/tags/{tag_key}",
+        logged_models.delete_logged_model_tag,
+    ),
+    (
+        PREFIXES,
+        ("POST",),
+        "/logged-models/{model_id}/params",
+        logged_models.log_logged_model_params,
+    ),
+    (
+        PREFIXES,
+        ("GET",),
+        "/logged-models/{model_id}/artifacts/directories",
+        logged_models.list_logged_model_artifacts,
+    ),
+    (
+        (AJAX_PREFIX,),
+        ("GET",),
+        "/logged-models/{model_id}/artifacts/files",
+        logged_models.get_logged_model_artifact,
+    ),
+]
+
+ARTIFACT_PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
+
+# The mlflow-artifacts proxy; paths are relative to the artifacts destination.
+PROXY: list[tuple[str, str, Handler]] = [
+    ("GET", "/artifacts", artifacts.proxy_list),
+    ("GET", "/artifacts/{path:[\\s\\S]*}", artifacts.proxy_get),
+    ("PUT", "/artifacts/{path:[\\s\\S]*}", artifacts.proxy_upload),
+    ("DELETE", "/artifacts", artifacts.proxy_delete),
+    ("DELETE", "/artifacts/{path:[\\s\\S]*}", artifacts.proxy_delete),
+    ("POST", "/mpu/create/{path:[\\s\\S]*}", artifacts.not_implemented),
+    ("POST", "/mpu/complete/{path:[\\s\\S]*}", artifacts.not_implemented),
+    ("POST", "/mpu/abort/{path:[\\s\\S]*}", artifacts.not_implemented),
+    ("GET", "/presigned/{path:[\\s\\S]*}", artifacts.not_implemented),
 ]
 
 
@@ -68,6 +133,14 @@ def add_routes(app: web.Application) -> None:
     for methods, path, handler in AJAX_ONLY:
         for method in methods:
             router.add_route(method, AJAX_PREFIX + path, handler)
+    for prefixes, methods, path, handler in BY_PATH:
+        for prefix in prefixes:
+            for method in methods:
+                router.add_route(method, prefix + path, handler)
+    for prefix in ARTIFACT_PREFIXES:
+        for method, path, handler in PROXY:
+            router.add_route(method, prefix + path, handler)
+    router.add_get("/get-artifact", artifacts.get_artifact)
     for prefix in ("/api/3.0/mlflow", "/ajax-api/3.0/mlflow"):
         router.add_get(prefix + "/server-info", server_info.server_info)
     router.add_get("/health", server_info.health)

@@ -1,5 +1,6 @@
 """Experiment use cases."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -60,9 +61,13 @@ async def require_active(conn: AsyncConnection, experiment_id: int) -> None:
 
 
 class ExperimentService:
-    def __init__(self, db: Database, artifact_root: str) -> None:
+    def __init__(
+        self, db: Database, artifact_root: str, check_location: Callable[[str], None]
+    ) -> None:
         self.db = db
         self.artifact_root = uris.resolve_root(artifact_root)
+        # Refuses an artifact_location outside the server's roots (see artifacts/roots.py).
+        self.check_location = check_location
 
     async def ensure_default(self) -> None:
         """Experiment "0" named Default exists from the start; safe to race across processes."""
@@ -87,6 +92,8 @@ class ExperimentService:
     ) -> int:
         name = validate_experiment_name(name)
         checked = dict(validate_experiment_tag(k, v) for k, v in tags)
+        if artifact_location:
+            self.check_location(artifact_location)
 
         async def op(conn: AsyncConnection) -> int:
             if await store.experiment_id_by_name(conn, name) is not None:

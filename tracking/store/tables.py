@@ -197,3 +197,65 @@ run_model_outputs = sa.Table(
     sa.Column("model_id", sa.String(64), primary_key=True),
     sa.Column("step", sa.BigInteger, nullable=False),
 )
+
+# -- logged models (MLflow 3): MLflow's table and column names. A model's metrics are the rows of
+# `metrics` carrying its model_id; no copy is kept. --
+
+logged_models = sa.Table(
+    "logged_models",
+    metadata,
+    sa.Column("model_id", sa.String(36), primary_key=True),
+    sa.Column(
+        "experiment_id",
+        BigId,
+        sa.ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("artifact_location", sa.Text, nullable=False),
+    sa.Column("creation_timestamp_ms", sa.BigInteger, nullable=False),
+    sa.Column("last_updated_timestamp_ms", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("lifecycle_stage", sa.String(32), nullable=False),
+    sa.Column("model_type", sa.String(500), nullable=True),
+    sa.Column("source_run_id", sa.String(32), nullable=True),
+    sa.Column("status_message", sa.String(1000), nullable=True),
+    # search_logged_models' default order within an experiment.
+    sa.Index(
+        "ix_logged_models_experiment_created",
+        "experiment_id",
+        "creation_timestamp_ms",
+        "model_id",
+    ),
+)
+
+
+def _logged_model_children(name: str, prefix: str) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column(
+            "model_id",
+            sa.String(36),
+            sa.ForeignKey("logged_models.model_id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("experiment_id", BigId, nullable=False),
+        sa.Column(f"{prefix}_key", sa.String(255), primary_key=True),
+        sa.Column(f"{prefix}_value", sa.Text, nullable=False),
+    )
+
+
+logged_model_tags = _logged_model_children("logged_model_tags", "tag")
+logged_model_params = _logged_model_children("logged_model_params", "param")
+
+# Partial: run metrics without a model (nearly all of them) cost this index nothing.
+sa.Index(
+    "ix_metrics_model_id",
+    metrics.c.model_id,
+    metrics.c.key,
+    sqlite_where=metrics.c.model_id.is_not(None),
+    postgresql_where=metrics.c.model_id.is_not(None),
+)
+# A model's outputs by model: the metrics its source run logged at that step are the model's.
+sa.Index("ix_run_model_outputs_model_id", run_model_outputs.c.model_id)

@@ -1,0 +1,1 @@
+"""Artifact repositories (local folder, S3-compatible) behind one small interface."""
