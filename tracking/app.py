@@ -17,6 +17,8 @@ from tracking.keys import (
     EXPERIMENTS,
     LOGGED_MODELS,
     METRICS,
+    MODEL_VERSIONS,
+    REGISTERED_MODELS,
     RUN_DATA,
     RUNS,
     SETTINGS,
@@ -26,6 +28,8 @@ from tracking.services.datasets import DatasetService
 from tracking.services.experiments import ExperimentService
 from tracking.services.logged_models import LoggedModelService
 from tracking.services.metrics import MetricService
+from tracking.services.registry import RegisteredModelService
+from tracking.services.registry_versions import ModelVersionService
 from tracking.services.run_data import RunDataService
 from tracking.services.runs import RunService
 from tracking.store import migrate
@@ -72,6 +76,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[DATASETS] = DatasetService(db)
     app[ARTIFACTS] = ArtifactService(db, roots)
     app[LOGGED_MODELS] = LoggedModelService(db, roots)
+    app[REGISTERED_MODELS] = RegisteredModelService(db)
+    app[MODEL_VERSIONS] = ModelVersionService(db, roots)
     yield
 
 

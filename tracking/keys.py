@@ -9,6 +9,8 @@ from tracking.services.datasets import DatasetService
 from tracking.services.experiments import ExperimentService
 from tracking.services.logged_models import LoggedModelService
 from tracking.services.metrics import MetricService
+from tracking.services.registry import RegisteredModelService
+from tracking.services.registry_versions import ModelVersionService
 from tracking.services.run_data import RunDataService
 from tracking.services.runs import RunService
 from tracking.store.database import Database
@@ -23,3 +25,5 @@ DATASETS = web.AppKey("datasets", DatasetService)
 ARTIFACT_ROOTS = web.AppKey("artifact_roots", ArtifactRoots)
 ARTIFACTS = web.AppKey("artifacts", ArtifactService)
 LOGGED_MODELS = web.AppKey("logged_models", LoggedModelService)
+REGISTERED_MODELS = web.AppKey("registered_models", RegisteredModelService)
+MODEL_VERSIONS = web.AppKey("model_versions", ModelVersionService)

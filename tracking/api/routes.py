@@ -8,6 +8,8 @@ from tracking.api import (
     experiments,
     logged_models,
     metrics,
+    registry,
+    registry_versions,
     run_data,
     runs,
     server_info,
@@ -93,6 +95,39 @@ BY_PATH: list[tuple[tuple[str, ...], tuple[str, ...], str, Handler]] = [
     ),
 ]
 
+# The model registry, under both prefixes (methods as in model_registry.proto).
+REGISTRY: list[tuple[tuple[str, ...], str, Handler]] = [
+    (("POST",), "/registered-models/create", registry.create_registered_model),
+    (("POST",), "/registered-models/rename", registry.rename_registered_model),
+    (("PATCH",), "/registered-models/update", registry.update_registered_model),
+    (("DELETE",), "/registered-models/delete", registry.delete_registered_model),
+    (("GET",), "/registered-models/get", registry.get_registered_model),
+    (("GET",), "/registered-models/search", registry.search_registered_models),
+    (("GET", "POST"), "/registered-models/get-latest-versions", registry.get_latest_versions),
+    (("POST",), "/registered-models/set-tag", registry.set_registered_model_tag),
+    (("DELETE",), "/registered-models/delete-tag", registry.delete_registered_model_tag),
+    (("POST",), "/registered-models/alias", registry.set_registered_model_alias),
+    (("DELETE",), "/registered-models/alias", registry.delete_registered_model_alias),
+    (("GET",), "/registered-models/alias", registry.get_model_version_by_alias),
+    (("POST",), "/model-versions/create", registry_versions.create_model_version),
+    (("PATCH",), "/model-versions/update", registry_versions.update_model_version),
+    (
+        ("POST",),
+        "/model-versions/transition-stage",
+        registry_versions.transition_model_version_stage,
+    ),
+    (("DELETE",), "/model-versions/delete", registry_versions.delete_model_version),
+    (("GET",), "/model-versions/get", registry_versions.get_model_version),
+    (("GET",), "/model-versions/search", registry_versions.search_model_versions),
+    (
+        ("GET",),
+        "/model-versions/get-download-uri",
+        registry_versions.get_model_version_download_uri,
+    ),
+    (("POST",), "/model-versions/set-tag", registry_versions.set_model_version_tag),
+    (("DELETE",), "/model-versions/delete-tag", registry_versions.delete_model_version_tag),
+]
+
 ARTIFACT_PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
 
 # The mlflow-artifacts proxy; paths are relative to the artifacts destination.
@@ -130,6 +165,10 @@ def add_routes(app: web.Application) -> None:
         for methods, path, handler in TRACKING:
             for method in methods:
                 router.add_route(method, prefix + path, handler)
+    for prefix in PREFIXES:
+        for methods, path, handler in REGISTRY:
+            for method in methods:
+                router.add_route(method, prefix + path, handler)
     for methods, path, handler in AJAX_ONLY:
         for method in methods:
             router.add_route(method, AJAX_PREFIX + path, handler)
@@ -141,6 +180,7 @@ def add_routes(app: web.Application) -> None:
         for method, path, handler in PROXY:
             router.add_route(method, prefix + path, handler)
     router.add_get("/get-artifact", artifacts.get_artifact)
+    router.add_get("/model-versions/get-artifact", registry_versions.get_model_version_artifact)
     for prefix in ("/api/3.0/mlflow", "/ajax-api/3.0/mlflow"):
         router.add_get(prefix + "/server-info", server_info.server_info)
     router.add_get("/health", server_info.health)

@@ -259,3 +259,80 @@ sa.Index(
 )
 # A model's outputs by model: the metrics its source run logged at that step are the model's.
 sa.Index("ix_run_model_outputs_model_id", run_model_outputs.c.model_id)
+
+# -- model registry: MLflow's table and column names (without its workspace column). Sources and
+# storage locations are TEXT here (MLflow: VARCHAR(500), which PostgreSQL answers with a 500). --
+
+registered_models = sa.Table(
+    "registered_models",
+    metadata,
+    sa.Column("name", sa.String(256), primary_key=True),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Column("last_updated_time", sa.BigInteger, nullable=True),
+    sa.Column("description", sa.String(5000), nullable=True),
+)
+
+registered_model_tags = sa.Table(
+    "registered_model_tags",
+    metadata,
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column(
+        "name",
+        sa.String(256),
+        sa.ForeignKey("registered_models.name", onupdate="CASCADE", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("value", sa.Text, nullable=True),
+)
+
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column(
+        "name",
+        sa.String(256),
+        sa.ForeignKey("registered_models.name", onupdate="CASCADE", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Column("last_updated_time", sa.BigInteger, nullable=True),
+    sa.Column("description", sa.String(5000), nullable=True),
+    sa.Column("user_id", sa.String(256), nullable=True),
+    sa.Column("current_stage", sa.String(20), nullable=False),
+    sa.Column("source", sa.Text, nullable=True),
+    sa.Column("storage_location", sa.Text, nullable=True),
+    sa.Column("run_id", sa.String(32), nullable=True),
+    sa.Column("run_link", sa.Text, nullable=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("status_message", sa.String(500), nullable=True),
+    sa.Column("model_id", sa.String(64), nullable=True),
+)
+
+model_version_tags = sa.Table(
+    "model_version_tags",
+    metadata,
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("name", sa.String(256), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("value", sa.Text, nullable=True),
+    sa.ForeignKeyConstraint(
+        ["name", "version"],
+        ["model_versions.name", "model_versions.version"],
+        onupdate="CASCADE",
+        ondelete="CASCADE",
+    ),
+)
+
+registered_model_aliases = sa.Table(
+    "registered_model_aliases",
+    metadata,
+    sa.Column("alias", sa.String(256), primary_key=True),
+    sa.Column(
+        "name",
+        sa.String(256),
+        sa.ForeignKey("registered_models.name", onupdate="CASCADE", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("version", sa.Integer, nullable=False),
+)
