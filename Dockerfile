@@ -3,7 +3,7 @@ WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY tracking ./tracking
 COPY migrations ./migrations
-RUN pip install --no-cache-dir . && useradd --create-home tracking && mkdir /data && chown tracking /data
+RUN pip install --no-cache-dir . && tracking-server ui install && useradd --create-home tracking && mkdir /data && chown tracking /data
 USER tracking
 WORKDIR /data
 ENV MLFLOW_HOST=0.0.0.0 \

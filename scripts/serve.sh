@@ -15,4 +15,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q .
+# The MLflow web UI build (pinned, sha256-checked; a no-op once installed, so later runs are offline).
+.venv/bin/python -m tracking ui install
 exec .venv/bin/python -m tracking serve "$@"

@@ -17,6 +17,9 @@ if [ -z "${TRACKING_TEST_POSTGRES_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/in
   apt_install postgresql
 fi
 command -v psql >/dev/null || apt_install postgresql-client
+# The browser test drives Debian's Chromium through Playwright (which downloads no browser).
+command -v chromium >/dev/null || apt_install chromium
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
@@ -24,6 +27,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m tracking ui install
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

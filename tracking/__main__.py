@@ -55,12 +55,29 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="never apply migrations at startup (SQLite applies them by default)",
     )
+    serve.add_argument(
+        "--static-prefix",
+        help="serve the UI and the API under this path, e.g. /mlflow (MLFLOW_STATIC_PREFIX)",
+    )
+    serve.add_argument(
+        "--no-ui", action="store_true", help="do not serve the web UI (TRACKING_UI=0)"
+    )
     serve.add_argument("--help", action="help", help="show this help message and exit")
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_sub.add_parser("upgrade", help="apply schema migrations")
     upgrade.add_argument("--backend-store-uri", help="defaults to MLFLOW_BACKEND_STORE_URI")
+
+    ui = sub.add_parser("ui", help="the MLflow web UI")
+    ui_sub = ui.add_subparsers(dest="ui_command", required=True)
+    ui_install = ui_sub.add_parser(
+        "install",
+        help="download the pinned mlflow wheel (sha256-checked) and keep only its web UI build",
+    )
+    ui_install.add_argument("--dir", help="install here (default: TRACKING_UI_DIR or <venv>/share)")
+    ui_install.add_argument("--wheel", help="use this local mlflow wheel instead of downloading")
+    ui_install.add_argument("--force", action="store_true", help="reinstall if present")
 
     gc = sub.add_parser(
         "gc",
@@ -83,8 +100,11 @@ def _settings(args: argparse.Namespace) -> Settings:
             "artifacts_destination",
             "allowed_artifact_locations",
             "workers",
+            "static_prefix",
         )
     }
+    if getattr(args, "no_ui", False):
+        overrides["ui_enabled"] = False
     if getattr(args, "no_migrate", False):
         overrides["auto_migrate"] = False
     return from_env(**overrides)
@@ -143,11 +163,28 @@ def _gc_summary(report: GcReport) -> str:
     return summary + "."
 
 
+def ui_install(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tracking.ui import build, install
+
+    target = Path(args.dir) if args.dir else build.build_dir(settings)
+    wheel = Path(args.wheel) if args.wheel else None
+    try:
+        print(install.install(target, wheel, force=args.force))
+    except (install.InstallError, OSError) as exc:
+        print(f"ui install: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = _settings(args)
     if args.command == "serve":
         return serve(settings)
+    if args.command == "ui":
+        return ui_install(settings, args)
     if args.command == "gc":
         return gc(settings, args)
     migrate.upgrade(settings.backend_store_uri)

@@ -34,6 +34,7 @@ from tracking.services.run_data import RunDataService
 from tracking.services.runs import RunService
 from tracking.store import migrate
 from tracking.store.database import Database
+from tracking.ui.routes import add_ui_routes, mount
 
 
 async def database(app: web.Application) -> AsyncIterator[None]:
@@ -87,5 +88,6 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(artifact_roots)
     app.cleanup_ctx.append(services)
+    add_ui_routes(app)  # before add_routes: its catch-alls would shadow the UI's ajax extras
     add_routes(app)
-    return app
+    return mount(app)

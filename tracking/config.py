@@ -33,6 +33,11 @@ class Settings:
     # Locations (folders, s3://bucket/prefix) an experiment's artifact_location may name besides
     # the artifact root; the server serves artifacts from these too.
     allowed_artifact_locations: tuple[str, ...] = ()
+    # The stock MLflow web UI: served at `/` unless turned off; `ui_dir` overrides where its
+    # installed build is looked for; everything (UI and API) lives under `static_prefix` if set.
+    ui_enabled: bool = True
+    ui_dir: str | None = None
+    static_prefix: str = ""
 
     @property
     def is_sqlite(self) -> bool:
@@ -64,8 +69,12 @@ ENV_VARS: dict[str, str] = {
     "max_batch_ops": "TRACKING_MAX_BATCH_OPS",
     "db_pool_size": "TRACKING_DB_POOL_SIZE",
     "allowed_artifact_locations": "TRACKING_ALLOWED_ARTIFACT_LOCATIONS",
+    "ui_enabled": "TRACKING_UI",
+    "ui_dir": "TRACKING_UI_DIR",
+    "static_prefix": "MLFLOW_STATIC_PREFIX",
 }
 _INT_FIELDS = {"port", "workers", "max_body_bytes", "max_batch_ops", "db_pool_size"}
+_BOOL_FIELDS = {"ui_enabled"}
 
 
 def split_list(value: str) -> tuple[str, ...]:
@@ -77,6 +86,8 @@ def _parse(name: str, value: str) -> Any:
         return int(value)
     if name == "allowed_artifact_locations":
         return split_list(value)
+    if name in _BOOL_FIELDS:
+        return value.strip().lower() not in ("0", "false", "no", "off")
     return value
 
 
