@@ -1,6 +1,11 @@
-"""search_runs as one SELECT of run ids: filters as correlated EXISTS, orders as outer joins."""
+"""search_runs as one SELECT of run ids: filters as correlated EXISTS, orders as outer joins.
 
-from typing import Any
+The statement is compiled once per query shape and run on the driver's own connection.
+"""
+
+import functools
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -11,6 +16,7 @@ from tracking.search.comparators import compare
 from tracking.search.filters import Comparison
 from tracking.search.ordering import OrderKey, parse_run_order_by
 from tracking.search.run_filters import parse_run_filter
+from tracking.store.runs import fetch
 from tracking.store.tables import (
     dataset_inputs,
     datasets,
@@ -119,6 +125,69 @@ def run_ordering(
     return source, terms
 
 
+class DriverStatement(NamedTuple):
+    """A statement compiled once for the driver: SQL text, parameter order, default values."""
+
+    sql: str
+    names: tuple[str, ...]
+    defaults: dict[str, Any]
+
+    def args(self, **values: Any) -> list[Any]:
+        """Positional arguments, `values` overriding the defaults (e.g. ids, offset, limit)."""
+        defaults = self.defaults
+        return [values[n] if n in values else defaults[n] for n in self.names]
+
+
+def driver_statement(stmt: sa.Select[Any], dialect: sa.Dialect) -> DriverStatement:
+    """`stmt` compiled for the driver (`$n` on asyncpg, `?` on sqlite3), IN lists expanded.
+
+    Bind processors are not applied: every value we bind (str, int, float) is taken by both
+    drivers as is, and neither dialect defines a processor for the column types searched.
+    """
+    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    return DriverStatement(compiled.string, tuple(compiled.positiontup or ()), compiled.params)
+
+
+async def run_statement(
+    conn: AsyncConnection, statement: DriverStatement, **values: Any
+) -> Sequence[Any]:
+    return await fetch(conn, statement.sql, *statement.args(**values))
+
+
+@functools.lru_cache(maxsize=512)
+def _search_statement(
+    dialect: sa.Dialect,
+    filter_string: str | None,
+    view_type: str,
+    order_by: tuple[str, ...],
+    experiments: int,
+) -> DriverStatement:
+    """The compiled search for one (filter, view, order, number of experiments).
+
+    Building and compiling the statement costs more than a simple search itself; clients
+    repeat the same few queries (the UI's default, a saved filter), so they are cached.
+    """
+    stages = stages_for(view_type)
+    clauses = parse_run_filter(filter_string)
+    source, terms = run_ordering(parse_run_order_by(list(order_by)))
+    ids = sa.bindparam(
+        "experiment_ids", [0] * experiments, expanding=True, type_=runs.c.experiment_id.type
+    )
+    stmt = (
+        sa.select(runs.c.run_uuid)
+        .select_from(source)
+        .where(
+            runs.c.experiment_id.in_(ids),
+            runs.c.lifecycle_stage.in_(stages),
+            *(run_filter(c) for c in clauses),
+        )
+        .order_by(*terms)
+        .offset(sa.bindparam("offset", 0, type_=sa.BigInteger))
+        .limit(sa.bindparam("limit", 0, type_=sa.BigInteger))
+    )
+    return driver_statement(stmt, dialect)
+
+
 async def search_run_ids(
     conn: AsyncConnection,
     *,
@@ -130,21 +199,15 @@ async def search_run_ids(
     limit: int,
 ) -> list[str]:
     """The ids of one page of matching runs, in MLflow's search_runs order."""
-    stages = stages_for(view_type)
-    clauses = parse_run_filter(filter_string)
-    source, terms = run_ordering(parse_run_order_by(order_by))
     if not experiment_ids:
+        # Still validated: a malformed filter is an error even when nothing is searched.
+        stages_for(view_type)
+        parse_run_filter(filter_string)
+        parse_run_order_by(order_by)
         return []
-    stmt = (
-        sa.select(runs.c.run_uuid)
-        .select_from(source)
-        .where(
-            runs.c.experiment_id.in_(experiment_ids),
-            runs.c.lifecycle_stage.in_(stages),
-            *(run_filter(c) for c in clauses),
-        )
-        .order_by(*terms)
-        .offset(offset)
-        .limit(limit)
+    statement = _search_statement(
+        conn.dialect, filter_string, view_type, tuple(order_by), len(experiment_ids)
     )
-    return list((await conn.execute(stmt)).scalars())
+    values = {f"experiment_ids_{i}": e for i, e in enumerate(experiment_ids, start=1)}
+    rows = await run_statement(conn, statement, offset=offset, limit=limit, **values)
+    return [row[0] for row in rows]
