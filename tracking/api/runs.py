@@ -23,7 +23,7 @@ async def create_run(request: web.Request) -> web.Response:
 async def get_run(request: web.Request) -> web.Response:
     body = await read_fields(request)
     run = await request.app[RUNS].get(body.run_id())
-    return json_response({"run": run.to_dict()})
+    return json_response({"run": run})
 
 
 async def update_run(request: web.Request) -> web.Response:
@@ -61,7 +61,7 @@ async def search_runs(request: web.Request) -> web.Response:
     )
     out: dict[str, object] = {}
     if page.runs:
-        out["runs"] = [r.to_dict() for r in page.runs]
+        out["runs"] = page.runs
     if page.next_page_token:
         out["next_page_token"] = page.next_page_token
     return json_response(out)

@@ -31,7 +31,7 @@ from tracking.store.run_search import search_run_ids
 
 @dataclass(frozen=True)
 class RunPage:
-    runs: list[Run]
+    runs: list[dict[str, Any]]  # response dicts, Run.to_dict()'s shape
     next_page_token: str | None
 
 
@@ -56,8 +56,9 @@ async def require_active_run(conn: AsyncConnection, run_id: str) -> Any:
     return state
 
 
-async def load_run(conn: AsyncConnection, run_id: str) -> Run:
-    found = await store.runs_by_ids(conn, [run_id])
+async def load_run(conn: AsyncConnection, run_id: str) -> dict[str, Any]:
+    """The run as a response dict (Run.to_dict()'s shape)."""
+    found = await store.run_dicts(conn, [run_id])
     if not found:
         raise run_not_found(run_id)
     return found[0]
@@ -131,7 +132,7 @@ class RunService:
 
         return await self.db.write(op)
 
-    async def get(self, run_id: str) -> Run:
+    async def get(self, run_id: str) -> dict[str, Any]:
         return await self.db.read(lambda conn: load_run(conn, run_id))
 
     async def update(
@@ -207,6 +208,6 @@ class RunService:
                 limit=limit + 1,
             )
             page, token = tokens.split_page(ids, offset, limit)
-            return RunPage(await store.runs_by_ids(conn, page), token)
+            return RunPage(await store.run_dicts(conn, page), token)
 
         return await self.db.read(op)

@@ -1,5 +1,6 @@
 """search_experiments as one SELECT of experiment ids, in MLflow's order."""
 
+import functools
 from typing import Any
 
 import sqlalchemy as sa
@@ -9,7 +10,7 @@ from tracking.search.comparators import compare
 from tracking.search.experiment_filters import parse_experiment_filter
 from tracking.search.filters import Comparison
 from tracking.search.ordering import parse_experiment_order_by
-from tracking.store.run_search import stages_for
+from tracking.store.run_search import DriverStatement, driver_statement, run_statement, stages_for
 from tracking.store.tables import experiment_tags, experiments
 
 
@@ -27,6 +28,29 @@ def experiment_filter(c: Comparison) -> sa.ColumnElement[bool]:
     return sa.exists().where(*owned, compare(experiment_tags.c.value, c.op, c.value))
 
 
+@functools.lru_cache(maxsize=256)
+def _search_statement(
+    dialect: sa.Dialect, filter_string: str | None, view_type: str, order_by: tuple[str, ...]
+) -> DriverStatement:
+    stages = stages_for(view_type)
+    clauses = parse_experiment_filter(filter_string)
+    terms: list[sa.ColumnElement[Any]] = [
+        experiments.c[k.key].asc() if k.ascending else experiments.c[k.key].desc()
+        for k in parse_experiment_order_by(list(order_by))
+    ]
+    stmt = (
+        sa.select(experiments.c.experiment_id)
+        .where(
+            experiments.c.lifecycle_stage.in_(stages),
+            *(experiment_filter(c) for c in clauses),
+        )
+        .order_by(*terms)
+        .offset(sa.bindparam("offset", 0, type_=sa.BigInteger))
+        .limit(sa.bindparam("limit", 0, type_=sa.BigInteger))
+    )
+    return driver_statement(stmt, dialect)
+
+
 async def search_experiment_ids(
     conn: AsyncConnection,
     *,
@@ -38,20 +62,6 @@ async def search_experiment_ids(
 ) -> list[int]:
     """The ids of one page of matching experiments (default creation_time DESC,
     experiment_id ASC)."""
-    stages = stages_for(view_type)
-    clauses = parse_experiment_filter(filter_string)
-    terms: list[sa.ColumnElement[Any]] = [
-        experiments.c[k.key].asc() if k.ascending else experiments.c[k.key].desc()
-        for k in parse_experiment_order_by(order_by)
-    ]
-    stmt = (
-        sa.select(experiments.c.experiment_id)
-        .where(
-            experiments.c.lifecycle_stage.in_(stages),
-            *(experiment_filter(c) for c in clauses),
-        )
-        .order_by(*terms)
-        .offset(offset)
-        .limit(limit)
-    )
-    return list((await conn.execute(stmt)).scalars())
+    statement = _search_statement(conn.dialect, filter_string, view_type, tuple(order_by))
+    rows = await run_statement(conn, statement, offset=offset, limit=limit)
+    return [row[0] for row in rows]

@@ -1,6 +1,11 @@
-"""search_runs as one SELECT of run ids: filters as correlated EXISTS, orders as outer joins."""
+"""search_runs as one SELECT of run ids: filters as correlated EXISTS, orders as outer joins.
 
-from typing import Any
+The statement is compiled once per query shape and run on the driver's own connection.
+"""
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -11,6 +16,7 @@ from tracking.search.comparators import compare
 from tracking.search.filters import Comparison
 from tracking.search.ordering import OrderKey, parse_run_order_by
 from tracking.search.run_filters import parse_run_filter
+from tracking.store.runs import fetch
 from tracking.store.tables import (
     dataset_inputs,
     datasets,
@@ -119,6 +125,92 @@ def run_ordering(
     return source, terms
 
 
+class DriverStatement(NamedTuple):
+    """A statement compiled once for the driver: SQL text, parameter order, default values
+    (already through the dialect's bind processors) and the processor of each position."""
+
+    sql: str
+    names: tuple[str, ...]
+    defaults: dict[str, Any]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+    def args(self, **values: Any) -> list[Any]:
+        """Positional arguments, `values` overriding the defaults (e.g. ids, offset, limit)."""
+        defaults = self.defaults
+        out = []
+        for name, process in zip(self.names, self.processors, strict=True):
+            if name not in values:
+                out.append(defaults[name])
+            else:
+                value = values[name]
+                out.append(value if process is None else process(value))
+        return out
+
+
+def driver_statement(stmt: sa.Select[Any], dialect: sa.Dialect) -> DriverStatement:
+    """`stmt` compiled for the driver (`$n` on asyncpg, `?` on sqlite3), IN lists expanded,
+    with the dialect's bind processors (e.g. SQLite's float coercion of a DOUBLE literal)."""
+    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    # Scalar binds only (no tuple IN), so each processor is a plain callable.
+    known = cast(dict[str, Callable[[Any], Any]], compiled._bind_processors)
+    names = tuple(compiled.positiontup or ())
+
+    def processor(name: str) -> Callable[[Any], Any] | None:
+        if name in known:
+            return known[name]
+        # An expanded IN list binds name_1, name_2, ...: the processor is its parameter's.
+        base = name.rpartition("_")[0]
+        bind = compiled.binds.get(base)
+        return known.get(base) if bind is not None and bind.expanding else None
+
+    processors = tuple(processor(n) for n in names)
+    defaults = dict(compiled.params)
+    for name, process in zip(names, processors, strict=True):
+        if process is not None and defaults.get(name) is not None:
+            defaults[name] = process(defaults[name])
+    return DriverStatement(compiled.string, names, defaults, processors)
+
+
+async def run_statement(
+    conn: AsyncConnection, statement: DriverStatement, **values: Any
+) -> Sequence[Any]:
+    return await fetch(conn, statement.sql, *statement.args(**values))
+
+
+@functools.lru_cache(maxsize=512)
+def _search_statement(
+    dialect: sa.Dialect,
+    filter_string: str | None,
+    view_type: str,
+    order_by: tuple[str, ...],
+    experiments: int,
+) -> DriverStatement:
+    """The compiled search for one (filter, view, order, number of experiments).
+
+    Building and compiling the statement costs more than a simple search itself; clients
+    repeat the same few queries (the UI's default, a saved filter), so they are cached.
+    """
+    stages = stages_for(view_type)
+    clauses = parse_run_filter(filter_string)
+    source, terms = run_ordering(parse_run_order_by(list(order_by)))
+    ids = sa.bindparam(
+        "experiment_ids", [0] * experiments, expanding=True, type_=runs.c.experiment_id.type
+    )
+    stmt = (
+        sa.select(runs.c.run_uuid)
+        .select_from(source)
+        .where(
+            runs.c.experiment_id.in_(ids),
+            runs.c.lifecycle_stage.in_(stages),
+            *(run_filter(c) for c in clauses),
+        )
+        .order_by(*terms)
+        .offset(sa.bindparam("offset", 0, type_=sa.BigInteger))
+        .limit(sa.bindparam("limit", 0, type_=sa.BigInteger))
+    )
+    return driver_statement(stmt, dialect)
+
+
 async def search_run_ids(
     conn: AsyncConnection,
     *,
@@ -130,21 +222,15 @@ async def search_run_ids(
     limit: int,
 ) -> list[str]:
     """The ids of one page of matching runs, in MLflow's search_runs order."""
-    stages = stages_for(view_type)
-    clauses = parse_run_filter(filter_string)
-    source, terms = run_ordering(parse_run_order_by(order_by))
     if not experiment_ids:
+        # Still validated: a malformed filter is an error even when nothing is searched.
+        stages_for(view_type)
+        parse_run_filter(filter_string)
+        parse_run_order_by(order_by)
         return []
-    stmt = (
-        sa.select(runs.c.run_uuid)
-        .select_from(source)
-        .where(
-            runs.c.experiment_id.in_(experiment_ids),
-            runs.c.lifecycle_stage.in_(stages),
-            *(run_filter(c) for c in clauses),
-        )
-        .order_by(*terms)
-        .offset(offset)
-        .limit(limit)
+    statement = _search_statement(
+        conn.dialect, filter_string, view_type, tuple(order_by), len(experiment_ids)
     )
-    return list((await conn.execute(stmt)).scalars())
+    values = {f"experiment_ids_{i}": e for i, e in enumerate(experiment_ids, start=1)}
+    rows = await run_statement(conn, statement, offset=offset, limit=limit, **values)
+    return [row[0] for row in rows]

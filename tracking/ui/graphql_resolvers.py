@@ -28,7 +28,7 @@ async def get_experiment(_root: Any, info: GraphQLResolveInfo, input: Input = No
 
 async def get_run(_root: Any, info: GraphQLResolveInfo, input: Input = None) -> Any:
     run = await _app(info)[RUNS].get(_run_id(input or {}))
-    return {"run": camelize(run.to_dict())}
+    return {"run": camelize(run)}
 
 
 async def search_runs(_root: Any, info: GraphQLResolveInfo, input: Input = None) -> Any:
@@ -42,7 +42,7 @@ async def search_runs(_root: Any, info: GraphQLResolveInfo, input: Input = None)
         page_token=args.get("pageToken"),
     )
     return {
-        "runs": [camelize(r.to_dict()) for r in page.runs],
+        "runs": [camelize(r) for r in page.runs],
         "nextPageToken": page.next_page_token or None,
     }
 
