@@ -42,7 +42,7 @@ async def search_experiments(request: web.Request) -> web.Response:
     )
     out: dict[str, object] = {}
     if page.experiments:
-        out["experiments"] = [e.to_dict() for e in page.experiments]
+        out["experiments"] = page.experiments
     if page.next_page_token:
         out["next_page_token"] = page.next_page_token
     return json_response(out)

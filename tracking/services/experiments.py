@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -34,7 +35,7 @@ DEFAULT_EXPERIMENT_NAME = "Default"
 
 @dataclass(frozen=True)
 class ExperimentPage:
-    experiments: list[Experiment]
+    experiments: list[dict[str, Any]]  # as Experiment.to_dict() gives them
     next_page_token: str | None
 
 
@@ -154,7 +155,7 @@ class ExperimentService:
                 limit=limit + 1,
             )
             page, token = tokens.split_page(ids, offset, limit)
-            return ExperimentPage(await store.experiments_by_ids(conn, page), token)
+            return ExperimentPage(await store.experiment_dicts(conn, page), token)
 
         return await self.db.read(op)
 

@@ -53,7 +53,41 @@ def is_retryable(exc: BaseException) -> bool:
     return "database is locked" in str(exc.orig)
 
 
+# SQLSTATEs that say this connection is gone: connection exceptions, and the backend ended by an
+# administrator or a shutdown (admin_shutdown, crash_shutdown, cannot_connect_now).
+_DISCONNECT_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """The connection was lost: the statement can be run again on a new one.
+
+    Either SQLAlchemy saw it (and invalidated the connection), or a driver-level read
+    (store/runs.py fetch) got asyncpg's own error, or the socket failed underneath.
+    """
+    if isinstance(exc, sa.exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        state = _sqlstate(exc)
+    else:
+        state = getattr(exc, "sqlstate", None)
+    if state is not None:
+        return str(state).startswith(_DISCONNECT_SQLSTATES)
+    cause: BaseException | None = exc
+    if isinstance(exc, sa.exc.DBAPIError):
+        cause = getattr(exc.orig, "__cause__", None) or exc.orig
+    if isinstance(cause, ConnectionError):  # reset, broken pipe, refused
+        return True
+    # asyncpg's own errors for a connection that is closed, or that read the server's
+    # termination message between two statements and can no longer run one.
+    name = type(cause).__name__
+    return type(cause).__module__.startswith("asyncpg") and (
+        name == "InternalClientError" or (name == "InterfaceError" and "closed" in str(cause))
+    )
+
+
 def is_unavailable(exc: BaseException) -> bool:
+    if is_disconnect(exc):
+        return True
     if isinstance(exc, sa.exc.DBAPIError):
         if exc.connection_invalidated or isinstance(
             exc, sa.exc.OperationalError | sa.exc.InterfaceError
@@ -159,12 +193,30 @@ class Database:
 
     async def read(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         try:
-            async with self.reader.connect() as conn:
-                return await fn(conn)
+            try:
+                return await self._read_once(fn)
+            except _Disconnected as lost:
+                # The pool has no pre-ping (a round trip per request): a connection the database
+                # dropped is found when used. A read is safe to run again, once, on a new one.
+                log.info("read lost its connection (%s); retrying once", lost.error)
+                try:
+                    return await self._read_once(fn)
+                except _Disconnected as again:
+                    raise again.error from again
         except MlflowError:
             raise
         except Exception as exc:
             raise _translate(exc) from exc
+
+    async def _read_once(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        async with self.reader.connect() as conn:
+            try:
+                return await fn(conn)
+            except Exception as exc:
+                if not is_disconnect(exc):
+                    raise
+                await _invalidate(conn, exc)
+                raise _Disconnected(exc) from exc
 
     async def write(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         result: T = await self.submit(OPERATIONS, fn)
@@ -200,16 +252,21 @@ class Database:
                     return
                 careful = True  # replay with every operation in its own savepoint
                 continue
+            except _Disconnected as lost:
+                # Lost before COMMIT was sent: the database rolled the transaction back, so the
+                # batch is replayed on a new connection like a serialization failure. (A loss
+                # during COMMIT is not retried: it may have committed.)
+                if attempt < _MAX_ATTEMPTS:
+                    log.info("write batch lost its connection before commit (%s)", lost.error)
+                    await asyncio.sleep(0.005 * attempt)
+                    continue
+                self._fail(batch, lost.error)
+                return
             except Exception as exc:
                 if is_retryable(exc) and attempt < _MAX_ATTEMPTS:
                     await asyncio.sleep(0.005 * attempt)
                     continue
-                error = _translate(exc)
-                if not isinstance(exc, MlflowError):
-                    log.warning("write batch of %d failed: %s", len(batch), exc)
-                for pending in batch:
-                    if not pending.future.done():
-                        pending.future.set_exception(error)
+                self._fail(batch, exc)
                 return
             for pending, (ok, value) in zip(batch, outcomes, strict=True):
                 if pending.future.done():
@@ -219,6 +276,14 @@ class Database:
                 else:
                     pending.future.set_exception(value)
             return
+
+    def _fail(self, batch: list[_Pending], exc: BaseException) -> None:
+        error = _translate(exc)
+        if not isinstance(exc, MlflowError):
+            log.warning("write batch of %d failed: %s", len(batch), exc)
+        for pending in batch:
+            if not pending.future.done():
+                pending.future.set_exception(error)
 
     def _exclusive(self) -> contextlib.AbstractAsyncContextManager[None]:
         if self._writer_lock is None:
@@ -230,17 +295,41 @@ class Database:
         for index, pending in enumerate(batch):
             groups.setdefault(id(pending.kind), (pending.kind, []))[1].append(index)
         outcomes: list[tuple[bool, Any]] = [(False, None)] * len(batch)
-        async with self._exclusive(), self.writer.connect() as conn, conn.begin():
-            for kind, indexes in groups.values():
-                # A lone item needs no savepoint: its failure rolls back only itself.
-                results = await kind.apply(
-                    conn, [batch[i].item for i in indexes], careful and len(batch) > 1
-                )
-                for index, result in zip(indexes, results, strict=True):
-                    outcomes[index] = result
-            if len(batch) == 1 and not outcomes[0][0]:
-                await conn.rollback()
+        committing = False
+        async with self._exclusive(), self.writer.connect() as conn:
+            try:
+                async with conn.begin():
+                    for kind, indexes in groups.values():
+                        # A lone item needs no savepoint: its failure rolls back only itself.
+                        results = await kind.apply(
+                            conn, [batch[i].item for i in indexes], careful and len(batch) > 1
+                        )
+                        for index, result in zip(indexes, results, strict=True):
+                            outcomes[index] = result
+                    if len(batch) == 1 and not outcomes[0][0]:
+                        await conn.rollback()
+                    committing = True  # leaving the block sends COMMIT
+            except Exception as exc:
+                if committing or not is_disconnect(exc):
+                    raise
+                await _invalidate(conn, exc)
+                raise _Disconnected(exc) from exc
         return outcomes
+
+
+class _Disconnected(Exception):
+    """The connection was lost while no commit was in flight; its connection is invalidated."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+async def _invalidate(conn: AsyncConnection, exc: BaseException) -> None:
+    # SQLAlchemy invalidates on the disconnects it sees; a driver-level read's error it never saw.
+    if not conn.invalidated:
+        with contextlib.suppress(Exception):
+            await conn.invalidate(exc if isinstance(exc, Exception) else None)
 
 
 def _translate(exc: BaseException) -> BaseException:

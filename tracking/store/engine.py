@@ -51,7 +51,10 @@ def is_sqlite(engine: AsyncEngine) -> bool:
 
 def make_engine(uri: str, *, pool_size: int = 8, writer: bool = False) -> AsyncEngine:
     url = async_url(uri)
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    # No pool_pre_ping: it costs every request a round trip. A connection the server closed is
+    # refused at checkout without one (below), and a read that still meets a lost connection is
+    # retried once on a fresh one (store/database.py).
+    kwargs: dict[str, Any] = {}
     if url.startswith("postgresql"):
         kwargs.update(pool_size=pool_size, max_overflow=pool_size)
     else:
@@ -59,7 +62,21 @@ def make_engine(uri: str, *, pool_size: int = 8, writer: bool = False) -> AsyncE
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(engine):
         _setup_sqlite(engine, begin="BEGIN IMMEDIATE" if writer else "BEGIN")
+    else:
+        _refuse_closed(engine)
     return engine
+
+
+def _refuse_closed(engine: AsyncEngine) -> None:
+    # asyncpg notices a backend going away (restart, pg_terminate_backend) as soon as the loop
+    # reads the socket's end, so a pooled connection can be checked without a round trip. The
+    # pool answers InvalidatePoolError by discarding every connection as old as this one (the
+    # server most likely restarted) and checking out a new one.
+    @sa.event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        native = getattr(dbapi_connection, "driver_connection", None)
+        if native is not None and native.is_closed():
+            raise sa.exc.InvalidatePoolError("connection closed by the server")
 
 
 def _setup_sqlite(engine: AsyncEngine, *, begin: str) -> None:

@@ -102,6 +102,36 @@ async def experiments_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> list[
     return [found[i] for i in ids if i in found]
 
 
+async def experiment_dicts(conn: AsyncConnection, ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The experiments with these ids, in the order given, as `Experiment.to_dict()` gives them.
+
+    For search pages (up to a thousand experiments): building the response dicts straight from
+    the tuples skips an entity and its to_dict per row, half the Python time of a page.
+    """
+    if not ids:
+        return []
+    sql = _BY_IDS_SQL.format(ids=in_ids(conn.dialect.name, "e.experiment_id", "int8"))
+    rows = await fetch(conn, sql, ids_arg(conn, ids))
+    found: dict[int, dict[str, Any]] = {}
+    for experiment_id, name, location, stage, created, updated, key, value in rows:
+        out = found.get(experiment_id)
+        if out is None:
+            out = found[experiment_id] = {
+                "experiment_id": str(experiment_id),
+                "name": name,
+                "artifact_location": location,
+                "lifecycle_stage": stage,
+                "last_update_time": updated,
+                "creation_time": created,
+            }
+        if key is not None:
+            tags = out.get("tags")
+            if tags is None:
+                tags = out["tags"] = []
+            tags.append({"key": key, "value": value})
+    return [found[i] for i in ids if i in found]
+
+
 async def rename_experiment(conn: AsyncConnection, experiment_id: int, name: str, now: int) -> None:
     await conn.execute(
         sa.update(experiments)
