@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracking.entities import json_double, key_values
+from tracking.entities import Metric, key_values
 
 # LoggedModelStatus by its proto number; MLflow stores the number.
 LOGGED_MODEL_STATUSES = (
@@ -19,29 +19,11 @@ PENDING = 1
 class ModelMetric:
     """A metric point linked to a model; unlike a run's metric it names its run."""
 
-    key: str
-    value: float
-    timestamp: int
-    step: int
+    metric: Metric
     run_id: str
-    model_id: str
-    dataset_name: str | None = None
-    dataset_digest: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "key": self.key,
-            "value": json_double(self.value),
-            "timestamp": self.timestamp,
-            "step": self.step,
-            "model_id": self.model_id,
-        }
-        if self.dataset_name:
-            out["dataset_name"] = self.dataset_name
-        if self.dataset_digest:
-            out["dataset_digest"] = self.dataset_digest
-        out["run_id"] = self.run_id
-        return out
+        return {**self.metric.to_dict(), "run_id": self.run_id}
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,19 +130,19 @@ def parse_model_version_filter(filter_string: str | None) -> tuple[Comparison, .
     return _parse(filter_string, _Rules("version", _VERSION_COLUMNS))
 
 
-def queries_prompts(comparisons: tuple[Comparison, ...]) -> bool:
-    """MLflow returns prompts only when the first prompt-tag clause asks for them; otherwise
-    prompts are excluded and the prompt-tag clauses themselves are dropped."""
+def prompt_scope(comparisons: tuple[Comparison, ...]) -> tuple[tuple[Comparison, ...], bool]:
+    """(clauses to apply, whether to exclude prompts), as MLflow scopes registry searches.
+
+    MLflow returns prompts only when the first prompt-tag clause asks for them; otherwise
+    prompts are excluded and the prompt-tag clauses themselves are dropped.
+    """
     for c in comparisons:
         if c.kind == "tag" and c.key == IS_PROMPT_TAG and isinstance(c.value, str):
-            return (c.op == "=" and c.value.lower() == "true") or (
-                c.op == "!=" and c.value.lower() == "false"
-            )
-    return False
-
-
-def without_prompt_clauses(comparisons: tuple[Comparison, ...]) -> tuple[Comparison, ...]:
-    return tuple(c for c in comparisons if not (c.kind == "tag" and c.key == IS_PROMPT_TAG))
+            value = c.value.lower()
+            if (c.op == "=" and value == "true") or (c.op == "!=" and value == "false"):
+                return comparisons, False
+            break
+    return tuple(c for c in comparisons if not (c.kind == "tag" and c.key == IS_PROMPT_TAG)), True
 
 
 # -- order_by --

@@ -9,8 +9,7 @@ from tracking.errors import InvalidParameterValue, ResourceAlreadyExists, Resour
 from tracking.search.registry_filters import (
     parse_registered_model_filter,
     parse_registered_model_order_by,
-    queries_prompts,
-    without_prompt_clauses,
+    prompt_scope,
 )
 from tracking.search.tokens import decode_page_token, split_page
 from tracking.services.clock import now_ms
@@ -166,9 +165,7 @@ class RegisteredModelService:
                 f"but got value {limit}"
             )
         comparisons = parse_registered_model_filter(filter_string)
-        prompts = queries_prompts(comparisons)
-        if not prompts:
-            comparisons = without_prompt_clauses(comparisons)
+        comparisons, exclude_prompts = prompt_scope(comparisons)
         order = parse_registered_model_order_by(order_by)
         offset = decode_page_token(page_token)
 
@@ -176,7 +173,7 @@ class RegisteredModelService:
             names = await store.search_model_names(
                 conn,
                 comparisons=comparisons,
-                exclude_prompts=not prompts,
+                exclude_prompts=exclude_prompts,
                 order=order,
                 offset=offset,
                 limit=limit + 1,

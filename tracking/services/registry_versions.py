@@ -22,8 +22,7 @@ from tracking.errors import InvalidParameterValue, ResourceDoesNotExist
 from tracking.search.registry_filters import (
     parse_model_version_filter,
     parse_model_version_order_by,
-    queries_prompts,
-    without_prompt_clauses,
+    prompt_scope,
 )
 from tracking.search.tokens import decode_page_token, split_page
 from tracking.services.clock import now_ms
@@ -314,9 +313,7 @@ class ModelVersionService:
                 f"{SEARCH_MAX_RESULTS_THRESHOLD}, but got value {limit}"
             )
         comparisons = parse_model_version_filter(filter_string)
-        prompts = queries_prompts(comparisons)
-        if not prompts:
-            comparisons = without_prompt_clauses(comparisons)
+        comparisons, exclude_prompts = prompt_scope(comparisons)
         order = parse_model_version_order_by(order_by)
         offset = decode_page_token(page_token)
 
@@ -324,7 +321,7 @@ class ModelVersionService:
             keys = await store.search_version_keys(
                 conn,
                 comparisons=comparisons,
-                exclude_prompts=not prompts,
+                exclude_prompts=exclude_prompts,
                 order=order,
                 offset=offset,
                 limit=limit + 1,

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tracking.entities import DELETED
+from tracking.entities import DELETED, Metric
 from tracking.entities_models import LoggedModel, LoggedModelInfo, ModelMetric
 from tracking.search.comparators import compare
 from tracking.search.filters import Comparison
@@ -211,7 +211,8 @@ async def _metrics(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, list[
     for model_id, run_id, key, timestamp, step, value, is_nan, name, digest in rows:
         out[model_id].append(
             ModelMetric(
-                key, nan if is_nan else value, timestamp, step, run_id, model_id, name, digest
+                Metric(key, nan if is_nan else value, timestamp, step, model_id, name, digest),
+                run_id,
             )
         )
     return out
