@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.postgres import free_port, throwaway_cluster
+from tests.processes import stop_process, wait_until_ready
 from tracking.app import create_app
 from tracking.config import Settings
 from tracking.store import migrate
@@ -197,29 +197,12 @@ def start_server(
             env={**os.environ, **(env or {})},
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()}")
-        try:
-            import urllib.request
-
-            with urllib.request.urlopen(url + "/health", timeout=1) as resp:
-                if resp.status == 200:
-                    return ServerProcess(url, proc, log)
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"server did not become ready: {log.read_text()}")
+    wait_until_ready(proc, url + "/health", log, "server", timeout=30)
+    return ServerProcess(url, proc, log)
 
 
 def stop_server(server: ServerProcess) -> None:
-    server.proc.terminate()
-    try:
-        server.proc.wait(10)
-    except subprocess.TimeoutExpired:
-        server.proc.kill()
-        server.proc.wait()
+    stop_process(server.proc)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -10,8 +10,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ import boto3
 import pytest
 
 from tests.postgres import free_port
+from tests.processes import stop_process, wait_until_ready
 
 REGION = "us-east-1"
 
@@ -65,28 +64,12 @@ def start_s3_server(workdir: Path) -> S3Server:
             env={**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"moto server exited: {log.read_text()}")
-        try:
-            with urllib.request.urlopen(url + "/moto-api/", timeout=1) as resp:
-                if resp.status == 200:
-                    return S3Server(url, proc, log)
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    proc.wait()
-    raise RuntimeError(f"moto server did not become ready: {log.read_text()}")
+    wait_until_ready(proc, url + "/moto-api/", log, "moto server", timeout=60)
+    return S3Server(url, proc, log)
 
 
 def stop_s3_server(server: S3Server) -> None:
-    server.proc.terminate()
-    try:
-        server.proc.wait(10)
-    except subprocess.TimeoutExpired:
-        server.proc.kill()
-        server.proc.wait()
+    stop_process(server.proc)
 
 
 @pytest.fixture(scope="session")
