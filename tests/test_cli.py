@@ -87,3 +87,18 @@ def test_workers_share_the_port(backend, databases, tmp_path):
         stop_server(server)
     log = server.log.read_text()
     assert "Traceback" not in log
+
+
+def test_allowed_artifact_locations_from_flag_and_environment():
+    from tracking.__main__ import _parser, _settings
+    from tracking.config import from_env
+
+    env = {"TRACKING_ALLOWED_ARTIFACT_LOCATIONS": " /data/a, s3://bucket/p ,"}
+    assert from_env(env).allowed_artifact_locations == ("/data/a", "s3://bucket/p")
+    args = _parser().parse_args(["serve", "--allowed-artifact-locations", "/x,s3://b/y"])
+    assert _settings(args).allowed_artifact_locations == ("/x", "s3://b/y")
+    settings = from_env(
+        {}, default_artifact_root="/srv/art", allowed_artifact_locations=("s3://b",)
+    )
+    assert settings.artifact_roots == ["/srv/art", "s3://b"]
+    assert from_env({}).artifact_roots == []  # mlflow-artifacts:/ is served by the proxy
