@@ -10,7 +10,7 @@ from tracking.errors import InvalidParameterValue
 from tracking.store import tables as t
 from tracking.store.engine import make_engine
 from tracking.store.experiment_search import search_experiment_ids
-from tracking.store.run_search import search_run_ids
+from tracking.store.run_search import ALL, _search_statement, run_statement, search_run_ids
 
 
 def _run(uuid_: str, exp: int, name: str, status: str, start: int, end: int | None, **kw: Any):
@@ -93,7 +93,15 @@ async def _fixture_rows(engine: AsyncEngine) -> None:
             _metric("r4", "acc", 0.95),
             _metric("r5", "acc", 0.7),
         ]
-        latest = [{**m, "is_nan": m["run_uuid"] == "r2"} for m in metrics]
+        experiment_of = {"r5": 2}  # the others are in experiment 1
+        latest = [
+            {
+                **m,
+                "is_nan": m["run_uuid"] == "r2",
+                "experiment_id": experiment_of.get(m["run_uuid"], 1),
+            }
+            for m in metrics
+        ]
         await conn.execute(t.latest_metrics.insert(), latest)
         ds = {"experiment_id": 1, "source_type": "local", "source": "/d"}
         await conn.execute(
@@ -265,6 +273,66 @@ async def test_view_types_experiments_and_paging(engine: AsyncEngine):
     # filters (correlated EXISTS) combine with ordering joins on the same keys
     assert await runs(engine, "params.lr LIKE '0%'", ["metrics.acc DESC"]) == ["r1", "r2"]
     assert await runs(engine, "metrics.acc < 1", ["metrics.acc"], offset=1, limit=1) == ["r5"]
+
+
+async def _one_statement(
+    engine: AsyncEngine,
+    filter_string: str | None,
+    order_by: list[str],
+    view_type: str,
+    experiment_ids: list[int],
+) -> list[str]:
+    """The reference order: the whole search as one sorted statement, no index walk."""
+    async with engine.connect() as conn:
+        statement = _search_statement(
+            conn.dialect, filter_string, view_type, tuple(order_by), len(experiment_ids), ALL
+        )
+        values = {f"experiment_ids_{i}": e for i, e in enumerate(experiment_ids, start=1)}
+        rows = await run_statement(conn, statement, offset=0, limit=1000, **values)
+    return [r[0] for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("filter_string", "order_by", "view_type", "experiment_ids"),
+    [
+        (None, ["metrics.acc DESC"], "ACTIVE_ONLY", [1]),
+        (None, ["metrics.acc"], "ALL", [1, 2]),
+        ("params.lr LIKE '0%'", ["metrics.acc DESC", "params.opt"], "ALL", [1, 2]),
+        ("metrics.acc > 0.3", ["metrics.acc", "start_time ASC"], "ACTIVE_ONLY", [1, 2]),
+        (None, ["metrics.loss", "metrics.acc DESC"], "ACTIVE_ONLY", [1, 2]),
+    ],
+)
+async def test_metric_ordered_pages_match_one_sorted_statement(
+    engine: AsyncEngine, filter_string, order_by, view_type, experiment_ids
+):
+    """A search ordered by a metric reads the runs with a value by walking the index and the
+    rest (NaN, missing) separately; every page, wherever it starts and ends, is the slice of
+    the one-statement order: inside the ranked runs, across the boundary, past it."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            t.runs.insert(),
+            [_run(f"p{i:02d}", 1 + i % 2, f"n{i}", "FINISHED", 1000 + i % 7, None,
+                  stage="deleted" if i % 9 == 0 else "active") for i in range(40)],
+        )  # fmt: skip
+        await conn.execute(
+            t.params.insert(),
+            [{"run_uuid": f"p{i:02d}", "key": "lr", "value": f"0.{i % 4}"} for i in range(40)],
+        )
+        values = {i: float("nan") if i % 5 == 0 else (i % 6) / 10 for i in range(40) if i % 4}
+        await conn.execute(
+            t.latest_metrics.insert(),
+            [
+                {**_metric(f"p{i:02d}", "acc", v), "is_nan": v != v, "experiment_id": 1 + i % 2}
+                for i, v in values.items()
+            ],
+        )
+    everything = await _one_statement(engine, filter_string, order_by, view_type, experiment_ids)
+    assert len(everything) > 5
+    for limit in (1, 3, 7, 100):
+        for offset in range(len(everything) + 2):
+            page = await runs(engine, filter_string, order_by, view_type, experiment_ids,
+                              offset=offset, limit=limit)  # fmt: skip
+            assert page == everything[offset : offset + limit], (offset, limit)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,12 @@
-"""search_runs as one SELECT of run ids: filters as correlated EXISTS, orders as outer joins.
+"""search_runs as SELECTs of run ids: filters as correlated EXISTS, orders as outer joins.
 
-The statement is compiled once per query shape and run on the driver's own connection.
+A search ordered first by a metric runs in two parts. The runs with a (non-NaN) value of that
+metric come first in MLflow's order, and they are read by walking latest_metrics' index on
+(experiment_id, key, is_nan, value) in order, so a page costs about offset + limit index steps
+instead of a sort of every candidate run. Only when the page reaches past them does the second
+part (runs with NaN or no value) run, as the general statement with that condition added.
+
+Statements are compiled once per query shape and run on the driver's own connection.
 """
 
 import functools
@@ -9,6 +15,8 @@ from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from tracking.entities import DATASET_CONTEXT_TAG
 from tracking.errors import InvalidParameterValue
@@ -96,14 +104,13 @@ def run_filter(c: Comparison) -> sa.ColumnElement[bool]:
 
 
 def run_ordering(
-    keys: tuple[OrderKey, ...],
+    keys: tuple[OrderKey, ...], source: sa.FromClause = runs
 ) -> tuple[sa.FromClause, list[sa.ColumnElement[Any]]]:
-    """The FROM (runs plus one outer join per metric/param/tag key) and ORDER BY terms.
+    """The FROM (`source` plus one outer join per metric/param/tag key) and ORDER BY terms.
 
     Like MLflow, each key sorts first on a "missing" class so that runs without the value come
     last in either direction, and NaN metrics sit between the numbers and the missing ones.
     """
-    source: sa.FromClause = runs
     terms: list[sa.ColumnElement[Any]] = []
     for i, k in enumerate(keys):
         if k.kind == "attribute":
@@ -177,6 +184,30 @@ async def run_statement(
     return await fetch(conn, statement.sql, *statement.args(**values))
 
 
+# The parts of a search ordered first by a metric; "all" is any other search.
+ALL, RANKED, RANKED_COUNT, UNRANKED = "all", "ranked", "ranked-count", "unranked"
+
+
+def _has_value(key: str) -> sa.ColumnElement[bool]:
+    return _exists(
+        latest_metrics.c.run_uuid == runs.c.run_uuid,
+        latest_metrics.c.key == key,
+        latest_metrics.c.is_nan == sa.false(),
+    )
+
+
+def _outer_only(column: sa.ColumnElement[Any], dialect: sa.Dialect) -> sa.ColumnElement[Any]:
+    """On SQLite, `column` behind a unary + (SQLite's way to keep a term off an index).
+
+    Left to itself SQLite scans runs and probes each one's value by primary key, which sorts
+    every run again; kept off that key, it walks the (experiment_id, key, is_nan, value) index
+    in order as PostgreSQL's planner does on its own.
+    """
+    if dialect.name != "sqlite":
+        return column
+    return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
+
+
 @functools.lru_cache(maxsize=512)
 def _search_statement(
     dialect: sa.Dialect,
@@ -184,26 +215,48 @@ def _search_statement(
     view_type: str,
     order_by: tuple[str, ...],
     experiments: int,
+    part: str = ALL,
 ) -> DriverStatement:
-    """The compiled search for one (filter, view, order, number of experiments).
+    """The compiled search (or one `part` of it) for one (filter, view, order, number of
+    experiments).
 
     Building and compiling the statement costs more than a simple search itself; clients
     repeat the same few queries (the UI's default, a saved filter), so they are cached.
     """
     stages = stages_for(view_type)
     clauses = parse_run_filter(filter_string)
-    source, terms = run_ordering(parse_run_order_by(list(order_by)))
+    keys = parse_run_order_by(list(order_by))
     ids = sa.bindparam(
         "experiment_ids", [0] * experiments, expanding=True, type_=runs.c.experiment_id.type
     )
+    where = [
+        runs.c.lifecycle_stage.in_(stages),
+        *(run_filter(c) for c in clauses),
+    ]
+    if part in (RANKED, RANKED_COUNT):
+        first = keys[0]
+        ranked = latest_metrics.alias("ranked")
+        joined = ranked.join(runs, runs.c.run_uuid == _outer_only(ranked.c.run_uuid, dialect))
+        source, terms = run_ordering(keys[1:], joined)
+        value = ranked.c.value
+        terms.insert(0, value.asc() if first.ascending else value.desc())
+        where += [
+            ranked.c.experiment_id.in_(ids),
+            ranked.c.key == first.key,
+            ranked.c.is_nan == sa.false(),
+        ]
+    else:
+        source, terms = run_ordering(keys)
+        where.append(runs.c.experiment_id.in_(ids))
+        if part == UNRANKED:
+            where.append(~_has_value(keys[0].key))
+    if part == RANKED_COUNT:
+        stmt = sa.select(sa.func.count()).select_from(source).where(*where)
+        return driver_statement(stmt, dialect)
     stmt = (
         sa.select(runs.c.run_uuid)
         .select_from(source)
-        .where(
-            runs.c.experiment_id.in_(ids),
-            runs.c.lifecycle_stage.in_(stages),
-            *(run_filter(c) for c in clauses),
-        )
+        .where(*where)
         .order_by(*terms)
         .offset(sa.bindparam("offset", 0, type_=sa.BigInteger))
         .limit(sa.bindparam("limit", 0, type_=sa.BigInteger))
@@ -222,15 +275,30 @@ async def search_run_ids(
     limit: int,
 ) -> list[str]:
     """The ids of one page of matching runs, in MLflow's search_runs order."""
+    keys = parse_run_order_by(order_by)
     if not experiment_ids:
         # Still validated: a malformed filter is an error even when nothing is searched.
         stages_for(view_type)
         parse_run_filter(filter_string)
-        parse_run_order_by(order_by)
         return []
-    statement = _search_statement(
-        conn.dialect, filter_string, view_type, tuple(order_by), len(experiment_ids)
-    )
+    shape = (conn.dialect, filter_string, view_type, tuple(order_by), len(experiment_ids))
     values = {f"experiment_ids_{i}": e for i, e in enumerate(experiment_ids, start=1)}
-    rows = await run_statement(conn, statement, offset=offset, limit=limit, **values)
-    return [row[0] for row in rows]
+
+    async def ids(part: str, offset: int, limit: int) -> list[str]:
+        statement = _search_statement(*shape, part)
+        rows = await run_statement(conn, statement, offset=offset, limit=limit, **values)
+        return [row[0] for row in rows]
+
+    if keys[0].kind != "metric":
+        return await ids(ALL, offset, limit)
+    page = await ids(RANKED, offset, limit)
+    if len(page) == limit:
+        return page
+    # The page reaches past the runs with a value: count them unless this page shows where
+    # they end, then continue with the others (NaN, then missing) in the general order.
+    if page or offset == 0:
+        ranked = offset + len(page)
+    else:
+        rows = await run_statement(conn, _search_statement(*shape, RANKED_COUNT), **values)
+        ranked = int(rows[0][0])
+    return page + await ids(UNRANKED, max(0, offset - ranked), limit - len(page))

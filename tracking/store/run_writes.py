@@ -35,24 +35,29 @@ class RunWrites:
     async def apply(
         self, conn: AsyncConnection, items: list[RunWrite], careful: bool
     ) -> list[tuple[bool, Any]]:
-        errors = await _check(conn, items)
+        errors, experiments = await _check(conn, items)
         survivors = [w for w, e in zip(items, errors, strict=True) if e is None]
         if survivors:
-            await _write(conn, survivors)
+            await _write(conn, survivors, experiments)
         return [(True, None) if e is None else (False, e) for e in errors]
 
 
-async def _check(conn: AsyncConnection, items: list[RunWrite]) -> list[MlflowError | None]:
+async def _check(
+    conn: AsyncConnection, items: list[RunWrite]
+) -> tuple[list[MlflowError | None], dict[str, int]]:
+    """An error (or None) per item, and the experiment of every run found."""
     run_ids = sorted({w.run_id for w in items})
     # FOR UPDATE (PostgreSQL) makes concurrent writers to one run take turns, so the params
     # read below cannot be raced; rows are locked in run id order to avoid deadlocks.
     query = (
-        sa.select(runs.c.run_uuid, runs.c.lifecycle_stage)
+        sa.select(runs.c.run_uuid, runs.c.lifecycle_stage, runs.c.experiment_id)
         .where(runs.c.run_uuid.in_(run_ids))
         .order_by(runs.c.run_uuid)
         .with_for_update()
     )
-    stages = dict((await conn.execute(query)).all())
+    found = (await conn.execute(query)).all()
+    stages = {run_id: stage for run_id, stage, _ in found}
+    experiments = {run_id: experiment_id for run_id, _, experiment_id in found}
     errors: list[MlflowError | None] = []
     for write in items:
         stage = stages.get(write.run_id)
@@ -68,7 +73,7 @@ async def _check(conn: AsyncConnection, items: list[RunWrite]) -> list[MlflowErr
         else:
             errors.append(None)
     await _check_params(conn, items, errors)
-    return errors
+    return errors, experiments
 
 
 async def _check_params(
@@ -128,7 +133,7 @@ _METRIC_COLUMNS = (
     "dataset_name",
     "dataset_digest",
 )
-_LATEST_COLUMNS = ("run_uuid", "key", "step", "timestamp", "value", "is_nan")
+_LATEST_COLUMNS = ("run_uuid", "key", "step", "timestamp", "value", "is_nan", "experiment_id")
 # The value shown in RunData.metrics only moves to a greater (step, timestamp, value): MLflow's
 # rule, applied inside the upsert so concurrent batches cannot move it backwards.
 _RAISE_LATEST = (
@@ -141,7 +146,7 @@ _SET_TAGS = upsert_clause(tags, ["run_uuid", "key"], ["value"])
 MetricRow = tuple[str, str, int, int, float, bool, str | None, str | None, str | None]
 
 
-async def _write(conn: AsyncConnection, items: list[RunWrite]) -> None:
+async def _write(conn: AsyncConnection, items: list[RunWrite], experiments: dict[str, int]) -> None:
     param_rows: dict[tuple[str, str], str] = {}
     tag_rows: dict[tuple[str, str], str] = {}
     metric_rows: list[MetricRow] = []
@@ -173,7 +178,10 @@ async def _write(conn: AsyncConnection, items: list[RunWrite]) -> None:
             conn,
             latest_metrics,
             _LATEST_COLUMNS,
-            [(r[0], r[1], r[3], r[2], r[4], r[5]) for _, r in sorted(latest.items())],
+            [
+                (r[0], r[1], r[3], r[2], r[4], r[5], experiments[r[0]])
+                for _, r in sorted(latest.items())
+            ],
             conflict=_RAISE_LATEST,
         )
     if tag_rows:

@@ -118,6 +118,10 @@ latest_metrics = sa.Table(
     sa.Column("timestamp", sa.BigInteger, nullable=False),
     sa.Column("value", sa.Double, nullable=False),
     sa.Column("is_nan", sa.Boolean, nullable=False),
+    # The run's experiment (runs never move), so a search ordered by a metric walks
+    # (experiment_id, key, is_nan, value) in order instead of sorting every run.
+    sa.Column("experiment_id", sa.BigInteger, nullable=True),
+    sa.Index("ix_latest_metrics_experiment_key", "experiment_id", "key", "is_nan", "value"),
     sqlite_with_rowid=False,
 )
 
