@@ -1,5 +1,8 @@
 """runs/search and experiments/search over HTTP: filters, ordering, paging and view types."""
 
+import base64
+import json
+
 import pytest
 
 from tests.api_support import guarded_client  # noqa: F401 (the `client` fixture)
@@ -107,6 +110,39 @@ async def test_runs_paging_across_many_runs(api):
     # The default page is 1000 runs: everything at once, no token.
     everything = await search_runs(api, experiment_ids=[experiment_id])
     assert len(everything["runs"]) == 130 and "next_page_token" not in everything
+
+
+async def test_runs_paging_ordered_by_a_metric(api):
+    """Pages ordered by a metric resume after the previous page's last run (the token carries
+    it); together they are the single page's order: ties, NaN and missing values included."""
+    experiment_id = await api.experiment("ranked")
+    for index in range(40):
+        run = await api.run(experiment_id, start_time=1000 + index % 3)
+        if index % 5:
+            value = "NaN" if index % 7 == 0 else (index % 4) / 2
+            await api.ok("POST", "/runs/log-metric", {
+                "run_id": run["info"]["run_id"], "key": "acc", "value": value,
+                "timestamp": 1, "step": 0,
+            })  # fmt: skip
+    order = ["metrics.acc DESC"]
+    whole = await search_runs(api, experiment_ids=[experiment_id], order_by=order)
+    expected = [r["info"]["run_id"] for r in whole["runs"]]
+    assert len(expected) == 40
+    seen, token = [], None
+    while True:
+        body = {"experiment_ids": [experiment_id], "max_results": 7, "order_by": order}
+        page = await search_runs(api, **body, **({"page_token": token} if token else {}))
+        seen += [r["info"]["run_id"] for r in page["runs"]]
+        token = page.get("next_page_token")
+        if not token:
+            break
+    assert seen == expected
+    # A token whose seek was tampered with is refused, not trusted.
+    bad = base64.b64encode(json.dumps({"offset": 7, "seek": ["acc", False, "x", 1, "r"]}).encode())
+    status, err = await api.post("/runs/search", {
+        "experiment_ids": [experiment_id], "order_by": order, "page_token": bad.decode(),
+    })  # fmt: skip
+    assert (status, err["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
 
 
 async def test_runs_view_types(api, three_runs):

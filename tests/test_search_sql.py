@@ -148,7 +148,7 @@ async def runs(
     limit: int = 100,
 ) -> list[str]:
     async with engine.connect() as conn:
-        return await search_run_ids(
+        found = await search_run_ids(
             conn,
             experiment_ids=[1, 2] if experiment_ids is None else experiment_ids,
             filter_string=filter_string,
@@ -157,6 +157,7 @@ async def runs(
             offset=offset,
             limit=limit,
         )
+    return [f.run_id for f in found]
 
 
 async def experiments(
@@ -333,6 +334,78 @@ async def test_metric_ordered_pages_match_one_sorted_statement(
             page = await runs(engine, filter_string, order_by, view_type, experiment_ids,
                               offset=offset, limit=limit)  # fmt: skip
             assert page == everything[offset : offset + limit], (offset, limit)
+        # Paging as the service does, each page resuming after the previous page's last run.
+        walked: list[str] = []
+        seek = None
+        async with engine.connect() as conn:
+            while True:
+                found = await search_run_ids(
+                    conn, experiment_ids=experiment_ids, filter_string=filter_string,
+                    view_type=view_type, order_by=order_by, offset=len(walked),
+                    limit=limit, seek=seek,
+                )  # fmt: skip
+                walked += [f.run_id for f in found]
+                if len(found) < limit:
+                    break
+                seek = found[-1].seek
+        assert walked == everything, limit
+
+
+async def _page(engine: AsyncEngine, order_by: list[str], offset: int, seek: Any) -> list[str]:
+    async with engine.connect() as conn:
+        found = await search_run_ids(
+            conn, experiment_ids=[1, 2], filter_string=None, view_type="ALL",
+            order_by=order_by, offset=offset, limit=2, seek=seek,
+        )  # fmt: skip
+    return [f.run_id for f in found]
+
+
+async def test_seek_resumes_after_the_named_run_and_only_for_its_order(engine: AsyncEngine):
+    # ALL, acc DESC: r4 0.95, r1 0.9, r5 0.7, r3 -2 (start 300), then NaN r2, missing r6
+    first = await runs(engine, order_by=["metrics.acc DESC"], view_type="ALL", limit=2)
+    assert first == ["r4", "r1"]
+    async with engine.connect() as conn:
+        found = await search_run_ids(
+            conn, experiment_ids=[1, 2], filter_string=None, view_type="ALL",
+            order_by=["metrics.acc DESC"], offset=0, limit=2,
+        )  # fmt: skip
+    seek = found[-1].seek
+    assert seek == ["acc", False, 0.9, 100, "r1"]
+    assert await _page(engine, ["metrics.acc DESC"], 2, seek) == ["r5", "r3"]
+    # The seek, not the offset, positions the ranked runs; the offset places the rest.
+    assert await _page(engine, ["metrics.acc DESC"], 2, ["acc", False, 0.7, 250, "r5"]) == [
+        "r3",
+        "r2",
+    ]
+    # Made for another order (or direction): ignored, the offset decides.
+    assert await _page(engine, ["metrics.acc"], 2, seek) == ["r1", "r4"]
+    assert await _page(engine, ["metrics.loss DESC"], 0, seek) == ["r3", "r5"]
+    # A second order key after the metric: pages carry no seek at all.
+    async with engine.connect() as conn:
+        found = await search_run_ids(
+            conn, experiment_ids=[1, 2], filter_string=None, view_type="ALL",
+            order_by=["metrics.acc DESC", "params.lr"], offset=0, limit=2,
+        )  # fmt: skip
+    assert [f.seek for f in found] == [None, None]
+
+
+@pytest.mark.parametrize(
+    "seek",
+    [
+        "x",
+        ["acc", False, 0.9, 100],
+        ["acc", "no", 0.9, 100, "r1"],
+        ["acc", False, "0.9", 100, "r1"],
+        ["acc", False, float("nan"), 100, "r1"],
+        ["acc", False, 0.9, 1.5, "r1"],
+        ["acc", False, 0.9, 2**63, "r1"],
+        ["acc", False, True, 100, "r1"],
+        ["acc", False, 0.9, 100, 7],
+    ],
+)
+async def test_malformed_seek_is_refused(engine: AsyncEngine, seek: Any):
+    with pytest.raises(InvalidParameterValue, match="Invalid page token"):
+        await _page(engine, ["metrics.acc DESC"], 2, seek)
 
 
 @pytest.mark.parametrize(

@@ -193,12 +193,12 @@ class RunService:
         limit = validate_max_results(
             SEARCH_MAX_RESULTS_DEFAULT if max_results is None else max_results
         )
-        offset = tokens.decode_page_token(page_token)
+        offset, seek = tokens.decode_seek_token(page_token)
 
         async def op(conn: AsyncConnection) -> RunPage:
             if not parsed_ids:
                 return RunPage([], None)
-            ids = await search_run_ids(
+            found = await search_run_ids(
                 conn,
                 experiment_ids=parsed_ids,
                 filter_string=filter_string,
@@ -206,8 +206,12 @@ class RunService:
                 order_by=order_by,
                 offset=offset,
                 limit=limit + 1,
+                seek=seek,
             )
-            page, token = tokens.split_page(ids, offset, limit)
+            token = None
+            if len(found) > limit:
+                token = tokens.encode_page_token(offset + limit, found[limit - 1].seek)
+            page = [f.run_id for f in found[:limit]]
             return RunPage(await store.run_dicts(conn, page), token)
 
         return await self.db.read(op)

@@ -10,6 +10,7 @@ Statements are compiled once per query shape and run on the driver's own connect
 """
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, cast
 
@@ -185,7 +186,21 @@ async def run_statement(
 
 
 # The parts of a search ordered first by a metric; "all" is any other search.
-ALL, RANKED, RANKED_COUNT, UNRANKED = "all", "ranked", "ranked-count", "unranked"
+ALL, RANKED, RANKED_AFTER, RANKED_COUNT, UNRANKED = (
+    "all",
+    "ranked",
+    "ranked-after",
+    "ranked-count",
+    "unranked",
+)
+# MLflow's tie-breaks; a metric followed by only these can resume a page after a known run.
+_TIES = (OrderKey("attribute", "start_time", False), OrderKey("attribute", "run_id", True))
+
+
+class Found(NamedTuple):
+    run_id: str
+    # Where a page starting after this run resumes without OFFSET (see `after` below), if it can.
+    seek: list[Any] | None
 
 
 def _has_value(key: str) -> sa.ColumnElement[bool]:
@@ -206,6 +221,19 @@ def _outer_only(column: sa.ColumnElement[Any], dialect: sa.Dialect) -> sa.Column
     if dialect.name != "sqlite":
         return column
     return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
+
+
+def _after(value: sa.ColumnElement[float], ascending: bool) -> list[sa.ColumnElement[bool]]:
+    """Rows after (seek_value, seek_start, seek_run) in (value, start_time DESC, run_uuid)
+    order; the first, redundant condition bounds the index walk."""
+    v = sa.bindparam("seek_value", 0.0, type_=sa.Double)
+    start = sa.bindparam("seek_start", 0, type_=sa.BigInteger)
+    run = sa.bindparam("seek_run", "", type_=sa.String)
+    beyond, bound = (value > v, value >= v) if ascending else (value < v, value <= v)
+    tie = sa.or_(
+        runs.c.start_time < start, sa.and_(runs.c.start_time == start, runs.c.run_uuid > run)
+    )
+    return [bound, sa.or_(beyond, sa.and_(value == v, tie))]
 
 
 @functools.lru_cache(maxsize=512)
@@ -233,18 +261,22 @@ def _search_statement(
         runs.c.lifecycle_stage.in_(stages),
         *(run_filter(c) for c in clauses),
     ]
-    if part in (RANKED, RANKED_COUNT):
+    columns: list[sa.ColumnElement[Any]] = [runs.c.run_uuid]
+    if part in (RANKED, RANKED_AFTER, RANKED_COUNT):
         first = keys[0]
         ranked = latest_metrics.alias("ranked")
         joined = ranked.join(runs, runs.c.run_uuid == _outer_only(ranked.c.run_uuid, dialect))
         source, terms = run_ordering(keys[1:], joined)
         value = ranked.c.value
         terms.insert(0, value.asc() if first.ascending else value.desc())
+        columns += [value, runs.c.start_time]
         where += [
             ranked.c.experiment_id.in_(ids),
             ranked.c.key == first.key,
             ranked.c.is_nan == sa.false(),
         ]
+        if part == RANKED_AFTER:
+            where += _after(value, first.ascending)
     else:
         source, terms = run_ordering(keys)
         where.append(runs.c.experiment_id.in_(ids))
@@ -254,7 +286,7 @@ def _search_statement(
         stmt = sa.select(sa.func.count()).select_from(source).where(*where)
         return driver_statement(stmt, dialect)
     stmt = (
-        sa.select(runs.c.run_uuid)
+        sa.select(*columns)
         .select_from(source)
         .where(*where)
         .order_by(*terms)
@@ -262,6 +294,30 @@ def _search_statement(
         .limit(sa.bindparam("limit", 0, type_=sa.BigInteger))
     )
     return driver_statement(stmt, dialect)
+
+
+def _resume_point(seek: Any, first: OrderKey) -> tuple[float, int, str] | None:
+    """The (value, start_time, run_id) a page token's seek names, if it was made for this
+    order (a token reused with another order_by falls back to its offset)."""
+    if seek is None:
+        return None
+    if not (
+        isinstance(seek, list)
+        and len(seek) == 5
+        and isinstance(seek[0], str)
+        and isinstance(seek[1], bool)
+        and isinstance(seek[2], int | float)
+        and not isinstance(seek[2], bool)
+        and math.isfinite(seek[2])
+        and isinstance(seek[3], int)
+        and not isinstance(seek[3], bool)
+        and -(2**63) <= seek[3] < 2**63
+        and isinstance(seek[4], str)
+    ):
+        raise InvalidParameterValue(f"Invalid page token, seek={seek!r}")
+    if [seek[0], seek[1]] != [first.key, first.ascending]:
+        return None
+    return float(seek[2]), seek[3], seek[4]
 
 
 async def search_run_ids(
@@ -273,8 +329,14 @@ async def search_run_ids(
     order_by: list[str],
     offset: int,
     limit: int,
-) -> list[str]:
-    """The ids of one page of matching runs, in MLflow's search_runs order."""
+    seek: Any = None,
+) -> list[Found]:
+    """One page of matching runs, in MLflow's search_runs order, from `offset` on.
+
+    `seek` is a previous page's last `Found.seek`: when it fits this order the ranked runs
+    resume right after that run instead of counting `offset` rows again, so a deep page costs
+    what the first one does (`offset` must still be the position it names).
+    """
     keys = parse_run_order_by(order_by)
     if not experiment_ids:
         # Still validated: a malformed filter is an error even when nothing is searched.
@@ -282,16 +344,28 @@ async def search_run_ids(
         parse_run_filter(filter_string)
         return []
     shape = (conn.dialect, filter_string, view_type, tuple(order_by), len(experiment_ids))
-    values = {f"experiment_ids_{i}": e for i, e in enumerate(experiment_ids, start=1)}
+    values: dict[str, Any] = {
+        f"experiment_ids_{i}": e for i, e in enumerate(experiment_ids, start=1)
+    }
 
-    async def ids(part: str, offset: int, limit: int) -> list[str]:
+    async def fetch_part(part: str, offset: int, limit: int) -> Sequence[Any]:
         statement = _search_statement(*shape, part)
-        rows = await run_statement(conn, statement, offset=offset, limit=limit, **values)
-        return [row[0] for row in rows]
+        return await run_statement(conn, statement, offset=offset, limit=limit, **values)
 
-    if keys[0].kind != "metric":
-        return await ids(ALL, offset, limit)
-    page = await ids(RANKED, offset, limit)
+    first = keys[0]
+    if first.kind != "metric":
+        return [Found(row[0], None) for row in await fetch_part(ALL, offset, limit)]
+    resume = _resume_point(seek, first)
+    if resume is None:
+        rows = await fetch_part(RANKED, offset, limit)
+    else:
+        values.update(seek_value=resume[0], seek_start=resume[1], seek_run=resume[2])
+        rows = await fetch_part(RANKED_AFTER, 0, limit)
+    seekable = keys[1:] == _TIES
+    page = [
+        Found(run_id, [first.key, first.ascending, value, start, run_id] if seekable else None)
+        for run_id, value, start in rows
+    ]
     if len(page) == limit:
         return page
     # The page reaches past the runs with a value: count them unless this page shows where
@@ -299,6 +373,7 @@ async def search_run_ids(
     if page or offset == 0:
         ranked = offset + len(page)
     else:
-        rows = await run_statement(conn, _search_statement(*shape, RANKED_COUNT), **values)
-        ranked = int(rows[0][0])
-    return page + await ids(UNRANKED, max(0, offset - ranked), limit - len(page))
+        counted = await run_statement(conn, _search_statement(*shape, RANKED_COUNT), **values)
+        ranked = int(counted[0][0])
+    rest = await fetch_part(UNRANKED, max(0, offset - ranked), limit - len(page))
+    return page + [Found(row[0], None) for row in rest]
