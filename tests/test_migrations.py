@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 
 from tests.conftest import off_loop, psql
 from tracking.store import migrate
+from tracking.store.engine import make_engine
 from tracking.store.tables import metadata
 
 
@@ -29,60 +30,61 @@ def empty_uri(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> I
     psql(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def _sync_url(uri: str) -> str:
-    # Plain sync drivers for inspection: the stdlib sqlite3, psycopg for PostgreSQL.
-    url = sa.engine.make_url(uri)
-    return (
-        url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-        if (url.get_backend_name() == "postgresql")
-        else uri
-    )
-
-
 def _alembic(uri: str, action: str, revision: str) -> None:
     getattr(command, action)(migrate.alembic_config(uri), revision)
 
 
-def test_head_schema_matches_the_tables_the_code_uses(empty_uri: str):
+async def test_head_schema_matches_the_tables_the_code_uses(empty_uri: str):
     off_loop(migrate.upgrade, empty_uri)
-    engine = sa.create_engine(_sync_url(empty_uri))
+    engine = make_engine(empty_uri)
     try:
-        with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        async with engine.connect() as conn:
+            diff = await conn.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+            )
     finally:
-        engine.dispose()
+        await engine.dispose()
     assert diff == []
 
 
-def test_0006_backfills_the_experiment_of_latest_metrics_and_downgrades(empty_uri: str):
+def _seed_0005(sync: sa.Connection) -> None:
+    for eid in (1, 2):
+        sync.execute(
+            sa.text("INSERT INTO experiments VALUES (:e, :n, 'x', 'active', 0, 0)"),
+            {"e": eid, "n": f"e{eid}"},
+        )
+    for run, eid in (("a", 1), ("b", 2)):
+        sync.execute(sa.text(
+            "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time,"
+            " lifecycle_stage, artifact_uri) VALUES (:r, :e, :r, 'u', 'RUNNING', 0, 'active', 'x')"
+        ), {"r": run, "e": eid})  # fmt: skip
+        sync.execute(
+            sa.text("INSERT INTO latest_metrics VALUES (:r, 'm', 0, 0, 0.5, false)"), {"r": run}
+        )
+
+
+async def test_0006_backfills_the_experiment_of_latest_metrics_and_downgrades(empty_uri: str):
     off_loop(_alembic, empty_uri, "upgrade", "0005")
-    engine = sa.create_engine(_sync_url(empty_uri))
+    engine = make_engine(empty_uri)
     try:
-        with engine.begin() as conn:
-            for eid in (1, 2):
-                conn.execute(sa.text(
-                    "INSERT INTO experiments VALUES (:e, :n, 'x', 'active', 0, 0)"
-                ), {"e": eid, "n": f"e{eid}"})  # fmt: skip
-            for run, eid in (("a", 1), ("b", 2)):
-                conn.execute(sa.text(
-                    "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time,"
-                    " lifecycle_stage, artifact_uri) VALUES (:r, :e, :r, 'u', 'RUNNING', 0,"
-                    " 'active', 'x')"
-                ), {"r": run, "e": eid})  # fmt: skip
-                conn.execute(sa.text(
-                    "INSERT INTO latest_metrics VALUES (:r, 'm', 0, 0, 0.5, false)"
-                ), {"r": run})  # fmt: skip
+        async with engine.begin() as conn:
+            await conn.run_sync(_seed_0005)
         off_loop(_alembic, empty_uri, "upgrade", "0006")
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sa.text("SELECT run_uuid, experiment_id FROM latest_metrics ORDER BY run_uuid")
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.text("SELECT run_uuid, experiment_id FROM latest_metrics ORDER BY run_uuid")
+                )
             ).all()
         assert [tuple(r) for r in rows] == [("a", 1), ("b", 2)]
         off_loop(_alembic, empty_uri, "downgrade", "0005")
-        with engine.connect() as conn:
-            columns = {c["name"] for c in sa.inspect(conn).get_columns("latest_metrics")}
-            count = conn.execute(sa.text("SELECT count(*) FROM latest_metrics")).scalar()
+        await engine.dispose()  # the table changed under any pooled connection
+        async with engine.connect() as conn:
+            columns = await conn.run_sync(
+                lambda sync: {c["name"] for c in sa.inspect(sync).get_columns("latest_metrics")}
+            )
+            count = (await conn.execute(sa.text("SELECT count(*) FROM latest_metrics"))).scalar()
         assert "experiment_id" not in columns
         assert count == 2
     finally:
-        engine.dispose()
+        await engine.dispose()
