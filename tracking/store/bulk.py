@@ -54,9 +54,14 @@ async def insert_rows(
         )
         await conn.exec_driver_sql(sql, tuple(list(col) for col in zip(*rows, strict=True)))
         return
+    await conn.exec_driver_sql(sqlite_insert_sql(table, columns, conflict), list(rows))
+
+
+def sqlite_insert_sql(table: sa.Table, columns: Sequence[str], conflict: str) -> str:
+    """One row's INSERT with `?` marks, for executemany on SQLite."""
+    names = ", ".join(_quote(c) for c in columns)
     marks = ", ".join("?" for _ in columns)
-    sql = f"INSERT INTO {_quote(table.name)} ({names}) VALUES ({marks}) {conflict}"
-    await conn.exec_driver_sql(sql, list(rows))
+    return f"INSERT INTO {_quote(table.name)} ({names}) VALUES ({marks}) {conflict}"
 
 
 def upsert_clause(table: sa.Table, keys: Sequence[str], updates: Sequence[str]) -> str:

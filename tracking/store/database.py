@@ -6,12 +6,15 @@ that transaction has committed: one fsync serves many requests, with full durabi
 A write is an item of a batch kind. Generic operations (a coroutine taking a connection) run one
 after another; if one fails, the transaction is rolled back and the batch replayed with each
 operation in its own SAVEPOINT, so a failure never undoes another request's changes. Kinds that
-know how to merge (RunWrites) apply all their items with a few set-based statements.
+know how to merge (RunWrites) apply all their items with a few set-based statements. On a SQLite
+file, kinds that can also run on sqlite3 itself (`apply_sqlite`) are committed in one call on the
+direct writer's thread (store/sqlite_writer.py), the rest of a batch on the async writer.
 """
 
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
@@ -21,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tracking.errors import MlflowError, TemporarilyUnavailable
 from tracking.store.engine import is_sqlite, make_engine
 from tracking.store.sqlite_lock import WriterLock, lock_path
+from tracking.store.sqlite_writer import SqliteWriter, database_path, supports_sqlite
 
 T = TypeVar("T")
 Operation = Callable[[AsyncConnection], Awaitable[Any]]
@@ -164,6 +168,10 @@ class Database:
         )
         path = lock_path(uri) if sqlite else None
         self._writer_lock = WriterLock(path) if path else None
+        file = database_path(uri) if sqlite else None
+        self._sqlite_writer = (
+            SqliteWriter(file, self._writer_lock) if file and self._writer_lock else None
+        )
         self.max_batch_ops = max_batch_ops
         self._queue: list[_Pending] = []
         self._wakeup = asyncio.Event()
@@ -185,6 +193,8 @@ class Database:
             if not pending.future.done():
                 pending.future.set_exception(TemporarilyUnavailable("Server is shutting down"))
         self._queue.clear()
+        if self._sqlite_writer is not None:
+            await self._sqlite_writer.close()
         await self.reader.dispose()
         if self.writer is not self.reader:
             await self.writer.dispose()
@@ -295,6 +305,13 @@ class Database:
         for index, pending in enumerate(batch):
             groups.setdefault(id(pending.kind), (pending.kind, []))[1].append(index)
         outcomes: list[tuple[bool, Any]] = [(False, None)] * len(batch)
+        if self._sqlite_writer is not None:
+            direct = [g for g in groups.values() if supports_sqlite(g[0])]
+            if direct:
+                await self._apply_direct(batch, direct, outcomes)
+                if len(direct) == len(groups):
+                    return outcomes
+                groups = {k: g for k, g in groups.items() if not supports_sqlite(g[0])}
         committing = False
         async with self._exclusive(), self.writer.connect() as conn:
             try:
@@ -315,6 +332,25 @@ class Database:
                 await _invalidate(conn, exc)
                 raise _Disconnected(exc) from exc
         return outcomes
+
+    async def _apply_direct(
+        self,
+        batch: list[_Pending],
+        groups: list[tuple[BatchKind, list[int]]],
+        outcomes: list[tuple[bool, Any]],
+    ) -> None:
+        """The groups whose kind runs on sqlite3 itself, as one transaction in its thread."""
+        assert self._sqlite_writer is not None
+
+        def body(conn: sqlite3.Connection) -> list[list[tuple[bool, Any]]]:
+            return [
+                kind.apply_sqlite(conn, [batch[i].item for i in indexes])  # type: ignore[attr-defined]
+                for kind, indexes in groups
+            ]
+
+        for (_, indexes), results in zip(groups, await self._sqlite_writer.run(body), strict=True):
+            for index, result in zip(indexes, results, strict=True):
+                outcomes[index] = result
 
 
 class _Disconnected(Exception):

@@ -5,16 +5,17 @@ checks them all with two reads and then writes the survivors with one statement 
 a batch costs the same handful of round trips whether it carries one request or hundreds.
 """
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracking.entities import ACTIVE, RUN_NAME_TAG, Metric
 from tracking.errors import InvalidParameterValue, MlflowError, ResourceDoesNotExist
-from tracking.store.bulk import insert_rows, upsert_clause
+from tracking.store.bulk import insert_rows, sqlite_insert_sql, upsert_clause
 from tracking.store.run_data import stored_value
 from tracking.store.tables import latest_metrics, metrics, params, runs, tags
 
@@ -30,32 +31,92 @@ class RunWrite:
 
 
 class RunWrites:
-    """The batch kind the Database groups RunWrite items under."""
+    """The batch kind the Database groups RunWrite items under.
+
+    `apply` runs on an async connection (PostgreSQL, or SQLite's async writer); `apply_sqlite`
+    is the same batch on a plain sqlite3 connection, called in the writer's thread so that the
+    whole transaction costs one hand-off instead of one per statement (store/sqlite_writer.py).
+    """
 
     async def apply(
         self, conn: AsyncConnection, items: list[RunWrite], careful: bool
     ) -> list[tuple[bool, Any]]:
-        errors, experiments = await _check(conn, items)
+        run_ids = sorted({w.run_id for w in items})
+        # FOR UPDATE (PostgreSQL) makes concurrent writers to one run take turns, so the params
+        # read below cannot be raced; rows are locked in run id order to avoid deadlocks.
+        query = (
+            sa.select(runs.c.run_uuid, runs.c.lifecycle_stage, runs.c.experiment_id)
+            .where(runs.c.run_uuid.in_(run_ids))
+            .order_by(runs.c.run_uuid)
+            .with_for_update()
+        )
+        errors, experiments = _run_errors(items, (await conn.execute(query)).all())
+        wanted = _params_to_check(items, errors)
+        if wanted is not None:
+            found = await conn.execute(
+                sa.select(params.c.run_uuid, params.c.key, params.c.value).where(
+                    params.c.run_uuid.in_(wanted[0]), params.c.key.in_(wanted[1])
+                )
+            )
+            _param_errors(items, errors, found.all())
         survivors = [w for w, e in zip(items, errors, strict=True) if e is None]
         if survivors:
-            await _write(conn, survivors, experiments)
-        return [(True, None) if e is None else (False, e) for e in errors]
+            rows = _rows(survivors, experiments)
+            for table, columns, values, conflict in rows.inserts():
+                await insert_rows(conn, table, columns, values, conflict=conflict)
+            if rows.names:
+                await conn.execute(
+                    sa.update(runs)
+                    .where(runs.c.run_uuid == sa.bindparam("rid"))
+                    .values(name=sa.bindparam("name")),
+                    [{"rid": r, "name": n} for r, n in rows.names],
+                )
+        return _outcomes(errors)
+
+    def apply_sqlite(
+        self, conn: sqlite3.Connection, items: list[RunWrite]
+    ) -> list[tuple[bool, Any]]:
+        """`apply` on a plain sqlite3 connection inside an open transaction (blocking)."""
+        run_ids = sorted({w.run_id for w in items})
+        found = conn.execute(
+            f"SELECT run_uuid, lifecycle_stage, experiment_id FROM runs"
+            f" WHERE run_uuid IN ({_marks(run_ids)})",
+            run_ids,
+        ).fetchall()
+        errors, experiments = _run_errors(items, found)
+        wanted = _params_to_check(items, errors)
+        if wanted is not None:
+            known = conn.execute(
+                f"SELECT run_uuid, key, value FROM params WHERE run_uuid IN ({_marks(wanted[0])})"
+                f" AND key IN ({_marks(wanted[1])})",
+                [*wanted[0], *wanted[1]],
+            ).fetchall()
+            _param_errors(items, errors, known)
+        survivors = [w for w, e in zip(items, errors, strict=True) if e is None]
+        if survivors:
+            rows = _rows(survivors, experiments)
+            for table, columns, values, conflict in rows.inserts():
+                conn.executemany(sqlite_insert_sql(table, columns, conflict), values)
+            if rows.names:
+                conn.executemany(
+                    "UPDATE runs SET name = ? WHERE run_uuid = ?", [(n, r) for r, n in rows.names]
+                )
+        return _outcomes(errors)
 
 
-async def _check(
-    conn: AsyncConnection, items: list[RunWrite]
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def _outcomes(errors: list[MlflowError | None]) -> list[tuple[bool, Any]]:
+    return [(True, None) if e is None else (False, e) for e in errors]
+
+
+def _run_errors(
+    items: list[RunWrite], found: Sequence[Sequence[Any]]
 ) -> tuple[list[MlflowError | None], dict[str, int]]:
-    """An error (or None) per item, and the experiment of every run found."""
-    run_ids = sorted({w.run_id for w in items})
-    # FOR UPDATE (PostgreSQL) makes concurrent writers to one run take turns, so the params
-    # read below cannot be raced; rows are locked in run id order to avoid deadlocks.
-    query = (
-        sa.select(runs.c.run_uuid, runs.c.lifecycle_stage, runs.c.experiment_id)
-        .where(runs.c.run_uuid.in_(run_ids))
-        .order_by(runs.c.run_uuid)
-        .with_for_update()
-    )
-    found = (await conn.execute(query)).all()
+    """An error (or None) per item from the (run_id, stage, experiment_id) rows found, and
+    the experiment of every run found."""
     stages = {run_id: stage for run_id, stage, _ in found}
     experiments = {run_id: experiment_id for run_id, _, experiment_id in found}
     errors: list[MlflowError | None] = []
@@ -72,25 +133,25 @@ async def _check(
             )
         else:
             errors.append(None)
-    await _check_params(conn, items, errors)
     return errors, experiments
 
 
-async def _check_params(
-    conn: AsyncConnection, items: list[RunWrite], errors: list[MlflowError | None]
-) -> None:
-    """Params are write-once: the same value again is a no-op, a different one an error."""
+def _params_to_check(
+    items: list[RunWrite], errors: list[MlflowError | None]
+) -> tuple[list[str], list[str]] | None:
+    """The (run ids, keys) whose stored params the batch's params must agree with, if any."""
     candidates = [w for w, e in zip(items, errors, strict=True) if e is None and w.params]
     if not candidates:
-        return
+        return None
     keys = sorted({k for w in candidates for k, _ in w.params})
-    run_ids = sorted({w.run_id for w in candidates})
-    found = await conn.execute(
-        sa.select(params.c.run_uuid, params.c.key, params.c.value).where(
-            params.c.run_uuid.in_(run_ids), params.c.key.in_(keys)
-        )
-    )
-    known: dict[tuple[str, str], str] = {(r, k): v for r, k, v in found.all()}
+    return sorted({w.run_id for w in candidates}), keys
+
+
+def _param_errors(
+    items: list[RunWrite], errors: list[MlflowError | None], found: Sequence[Sequence[Any]]
+) -> None:
+    """Params are write-once: the same value again is a no-op, a different one an error."""
+    known: dict[tuple[str, str], str] = {(r, k): v for r, k, v in found}
     for index, write in enumerate(items):
         if errors[index] is not None or not write.params:
             continue
@@ -146,7 +207,25 @@ _SET_TAGS = upsert_clause(tags, ["run_uuid", "key"], ["value"])
 MetricRow = tuple[str, str, int, int, float, bool, str | None, str | None, str | None]
 
 
-async def _write(conn: AsyncConnection, items: list[RunWrite], experiments: dict[str, int]) -> None:
+class _Rows(NamedTuple):
+    params: list[tuple[str, str, str]]
+    metrics: list[MetricRow]
+    latest: list[tuple[str, str, int, int, float, bool, int]]
+    tags: list[tuple[str, str, str]]
+    names: list[tuple[str, str]]  # (run_id, name) for mlflow.runName tags
+
+    def inserts(self) -> list[tuple[sa.Table, Sequence[str], Sequence[Sequence[Any]], str]]:
+        """(table, columns, rows, ON CONFLICT clause) of every non-empty insert, in order."""
+        out: list[tuple[sa.Table, Sequence[str], Sequence[Sequence[Any]], str]] = [
+            (params, ("run_uuid", "key", "value"), self.params, "ON CONFLICT DO NOTHING"),
+            (metrics, _METRIC_COLUMNS, self.metrics, "ON CONFLICT DO NOTHING"),
+            (latest_metrics, _LATEST_COLUMNS, self.latest, _RAISE_LATEST),
+            (tags, ("run_uuid", "key", "value"), self.tags, _SET_TAGS),
+        ]
+        return [insert for insert in out if insert[2]]
+
+
+def _rows(items: list[RunWrite], experiments: dict[str, int]) -> _Rows:
     param_rows: dict[tuple[str, str], str] = {}
     tag_rows: dict[tuple[str, str], str] = {}
     metric_rows: list[MetricRow] = []
@@ -164,44 +243,17 @@ async def _write(conn: AsyncConnection, items: list[RunWrite], experiments: dict
                 latest[(write.run_id, point.key)] = row
     # Rows go in key order so two transactions touching the same rows lock them in the same
     # order and cannot deadlock each other.
-    if param_rows:
-        await insert_rows(
-            conn,
-            params,
-            ("run_uuid", "key", "value"),
-            [(*k, v) for k, v in sorted(param_rows.items())],
-        )
-    if metric_rows:
-        metric_rows.sort(key=lambda m: (m[0], m[1], m[2], m[3]))
-        await insert_rows(conn, metrics, _METRIC_COLUMNS, metric_rows)
-        await insert_rows(
-            conn,
-            latest_metrics,
-            _LATEST_COLUMNS,
-            [
-                (r[0], r[1], r[3], r[2], r[4], r[5], experiments[r[0]])
-                for _, r in sorted(latest.items())
-            ],
-            conflict=_RAISE_LATEST,
-        )
-    if tag_rows:
-        await insert_rows(
-            conn,
-            tags,
-            ("run_uuid", "key", "value"),
-            [(*k, v) for k, v in sorted(tag_rows.items())],
-            conflict=_SET_TAGS,
-        )
-        names = [
-            {"rid": r, "name": v} for (r, k), v in sorted(tag_rows.items()) if k == RUN_NAME_TAG
-        ]
-        if names:
-            await conn.execute(
-                sa.update(runs)
-                .where(runs.c.run_uuid == sa.bindparam("rid"))
-                .values(name=sa.bindparam("name")),
-                names,
-            )
+    metric_rows.sort(key=lambda m: (m[0], m[1], m[2], m[3]))
+    return _Rows(
+        params=[(*k, v) for k, v in sorted(param_rows.items())],
+        metrics=metric_rows,
+        latest=[
+            (r[0], r[1], r[3], r[2], r[4], r[5], experiments[r[0]])
+            for _, r in sorted(latest.items())
+        ],
+        tags=[(*k, v) for k, v in sorted(tag_rows.items())],
+        names=[(r, v) for (r, k), v in sorted(tag_rows.items()) if k == RUN_NAME_TAG],
+    )
 
 
 def _metric_row(run_id: str, point: Metric) -> MetricRow:

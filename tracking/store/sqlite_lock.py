@@ -33,6 +33,10 @@ class WriterLock:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         return self._fd
 
+    def fileno(self) -> int:
+        """The lock file's descriptor, for a thread that takes the lock with flock() itself."""
+        return self._open()
+
     @asynccontextmanager
     async def held(self) -> AsyncIterator[None]:
         fd = self._open()

@@ -1,0 +1,129 @@
+"""SQLite's direct writer: run logging committed in one call on the writer's own thread."""
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tracking.entities import Metric
+from tracking.errors import InvalidParameterValue, ResourceDoesNotExist
+from tracking.store.database import Database
+from tracking.store.run_writes import RunWrite, RunWrites
+from tracking.store.sqlite_lock import WriterLock
+from tracking.store.sqlite_writer import SqliteWriter, database_path
+from tracking.store.tables import experiments, latest_metrics, metrics, params, runs
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+KIND = RunWrites()
+
+
+def _path(backend_uri: str) -> str:
+    path = database_path(backend_uri)
+    assert path is not None
+    return path
+
+
+async def _new_run(conn: AsyncConnection, run_id: str, stage: str = "active") -> None:
+    experiment = await conn.execute(
+        experiments.insert().values(
+            name=f"e-{run_id}", artifact_location="", lifecycle_stage="active",
+            creation_time=0, last_update_time=0,
+        )
+    )  # fmt: skip
+    await conn.execute(
+        runs.insert().values(
+            run_uuid=run_id, experiment_id=experiment.inserted_primary_key[0], name=run_id,
+            user_id="u", status="RUNNING", start_time=0, lifecycle_stage=stage, artifact_uri="",
+        )
+    )  # fmt: skip
+
+
+async def _count(db: Database, table: sa.Table) -> int:
+    async def op(conn: AsyncConnection) -> int:
+        return int((await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar())
+
+    return await db.read(op)
+
+
+async def test_run_writes_and_other_writes_share_a_batch(backend_uri: str):
+    """A batch holding both kinds commits the run logging on the direct writer and the rest on
+    the async one; every caller gets its own outcome."""
+    db = Database(backend_uri)
+    await db.start()
+    try:
+        await db.write(lambda conn: _new_run(conn, "a"))
+        await db.write(lambda conn: _new_run(conn, "gone", stage="deleted"))
+        point = Metric("loss", 0.5, 10, 1)
+        results = await asyncio.gather(
+            db.write(lambda conn: _new_run(conn, "b")),
+            db.submit(KIND, RunWrite("a", metrics=[point], params=[("lr", "0.1")])),
+            db.submit(KIND, RunWrite("a", params=[("lr", "0.2")])),
+            db.submit(KIND, RunWrite("missing", metrics=[point])),
+            db.submit(KIND, RunWrite("gone", metrics=[point])),
+            return_exceptions=True,
+        )
+        assert results[:2] == [None, None]
+        assert isinstance(results[2], InvalidParameterValue)
+        assert isinstance(results[3], ResourceDoesNotExist)
+        assert isinstance(results[4], InvalidParameterValue)
+        assert await _count(db, runs) == 3
+        assert (await _count(db, metrics), await _count(db, latest_metrics)) == (1, 1)
+        assert await _count(db, params) == 1
+
+        async def experiment_of_latest(conn: AsyncConnection) -> list[tuple[str, int]]:
+            query = sa.select(latest_metrics.c.run_uuid, latest_metrics.c.experiment_id)
+            return [tuple(r) for r in (await conn.execute(query)).all()]
+
+        assert await db.read(experiment_of_latest) == [("a", 1)]
+    finally:
+        await db.close()
+
+
+async def test_a_failing_transaction_rolls_back_and_releases_the_lock(backend_uri: str):
+    path = _path(backend_uri)
+    lock = WriterLock(f"{path}-writer.lock")
+    writer = SqliteWriter(path, lock)
+
+    def insert_then_fail(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time,"
+            " last_update_time) VALUES ('half', '', 'active', 0, 0)"
+        )
+        conn.execute("SELECT * FROM no_such_table")
+
+    try:
+        with pytest.raises(sa.exc.OperationalError, match="no_such_table"):
+            await writer.run(insert_then_fail)
+
+        def count(conn: sqlite3.Connection) -> int:
+            return int(conn.execute("SELECT count(*) FROM experiments").fetchone()[0])
+
+        # Would block forever if the lock had been kept.
+        assert await asyncio.wait_for(writer.run(count), timeout=10) == 0
+    finally:
+        await writer.close()
+        lock.close()
+
+
+async def test_commits_are_visible_to_other_connections_and_processes(backend_uri: str):
+    db = Database(backend_uri)
+    await db.start()
+    try:
+        await db.write(lambda conn: _new_run(conn, "a"))
+        await db.submit(KIND, RunWrite("a", tags=[("mlflow.runName", "renamed")]))
+    finally:
+        await db.close()
+    with sqlite3.connect(_path(backend_uri)) as conn:
+        assert conn.execute("SELECT name FROM runs").fetchall() == [("renamed",)]
+        assert conn.execute("SELECT key, value FROM tags").fetchall() == [
+            ("mlflow.runName", "renamed")
+        ]
+
+
+def test_only_files_get_a_direct_writer(tmp_path: Path, backend_uri: str):
+    assert database_path(f"sqlite:///{tmp_path / 'x.db'}") == str(tmp_path / "x.db")
+    assert database_path("sqlite://") is None
+    assert database_path("sqlite:///:memory:") is None
