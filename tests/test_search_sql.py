@@ -11,6 +11,7 @@ from tracking.store import tables as t
 from tracking.store.engine import make_engine
 from tracking.store.experiment_search import search_experiment_ids
 from tracking.store.run_search import ALL, _search_statement, run_statement, search_run_ids
+from tracking.store.runs import run_dicts
 
 
 def _run(uuid_: str, exp: int, name: str, status: str, start: int, end: int | None, **kw: Any):
@@ -471,3 +472,26 @@ async def test_experiment_search(
 async def test_experiment_search_rejects(engine: AsyncEngine, filter_string: str):
     with pytest.raises(InvalidParameterValue):
         await experiments(engine, filter_string)
+
+
+async def test_run_pages_load_every_kind_of_row_once_per_run(engine: AsyncEngine):
+    """run_dicts probes each id once (one index lookup per id on PostgreSQL): ids in the
+    order given, unknown ids left out, a repeated id neither repeats rows nor runs."""
+    async with engine.connect() as conn:
+        pages = await run_dicts(conn, ["r1", "nope", "r2", "r1"])
+    assert [p["info"]["run_id"] for p in pages] == ["r1", "r2", "r1"]
+    r1 = pages[0]
+    assert r1["data"]["metrics"] == [
+        {"key": "acc", "value": 0.9, "timestamp": 1, "step": 0},
+        {"key": "x-y", "value": 1.0, "timestamp": 1, "step": 0},
+    ]
+    assert r1["data"]["params"] == [{"key": "lr", "value": "0.1"}, {"key": "opt", "value": "Adam"}]
+    assert r1["data"]["tags"] == [
+        {"key": "mlflow.runName", "value": "alpha"},
+        {"key": "team", "value": "Red"},
+    ]
+    assert [i["dataset"]["name"] for i in r1["inputs"]["dataset_inputs"]] == ["train_ds"]
+    assert r1["inputs"]["dataset_inputs"][0]["tags"] == [
+        {"key": "mlflow.data.context", "value": "training"}
+    ]
+    assert pages[1]["data"]["metrics"][0]["value"] == "NaN"
