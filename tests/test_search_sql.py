@@ -8,9 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tracking.errors import InvalidParameterValue
 from tracking.store import tables as t
+from tracking.store.driver_sql import run_statement
 from tracking.store.engine import make_engine
 from tracking.store.experiment_search import search_experiment_ids
-from tracking.store.run_search import ALL, _search_statement, run_statement, search_run_ids
+from tracking.store.run_search import _search_statement, search_run_ids
+from tracking.store.run_search_ranked import ALL
 from tracking.store.runs import run_dicts
 
 

@@ -10,7 +10,8 @@ from tracking.search.comparators import compare
 from tracking.search.experiment_filters import parse_experiment_filter
 from tracking.search.filters import Comparison
 from tracking.search.ordering import parse_experiment_order_by
-from tracking.store.run_search import DriverStatement, driver_statement, run_statement, stages_for
+from tracking.store.driver_sql import DriverStatement, driver_statement, run_statement
+from tracking.store.run_search import stages_for
 from tracking.store.tables import experiment_tags, experiments
 
 
