@@ -39,6 +39,7 @@ from tracking.store.run_search_ranked import (
     outer_only,
     ranked_rows,
     resume_point,
+    valued,
 )
 from tracking.store.tables import (
     dataset_inputs,
@@ -170,13 +171,13 @@ def _search_statement(
     ids = sa.bindparam(
         "experiment_ids", [0] * experiments, expanding=True, type_=runs.c.experiment_id.type
     )
+    if part == BOUND:
+        return bound_statement(dialect, keys[0], ids, seeking)
     where = [
         runs.c.lifecycle_stage.in_(stages),
         *(run_filter(c) for c in clauses),
     ]
     columns: list[sa.ColumnElement[Any]] = [runs.c.run_uuid]
-    if part == BOUND:
-        return bound_statement(dialect, keys[0], ids, seeking)
     if part in (RANKED, RANKED_COUNT):
         first = keys[0]
         ranked = latest_metrics.alias("ranked")
@@ -185,11 +186,7 @@ def _search_statement(
         value = ranked.c.value
         terms.insert(0, value.asc() if first.ascending else value.desc())
         columns += [value, runs.c.start_time]
-        where += [
-            ranked.c.experiment_id.in_(ids),
-            ranked.c.key == first.key,
-            ranked.c.is_nan == sa.false(),
-        ]
+        where += [ranked.c.experiment_id.in_(ids), *valued(ranked, first.key)]
         if seeking:
             where += after(value, first.ascending)
         if window:

@@ -31,12 +31,15 @@ class Found(NamedTuple):
     seek: list[Any] | None
 
 
+def valued(table: sa.FromClause, key: str) -> list[sa.ColumnElement[bool]]:
+    """Rows of `table` (latest_metrics or an alias) holding a non-NaN value of the key."""
+    return [table.c.key == key, table.c.is_nan == sa.false()]
+
+
 def has_value(key: str) -> sa.ColumnElement[bool]:
     """The run has a non-NaN value of the metric `key`."""
     return sa.exists().where(
-        latest_metrics.c.run_uuid == runs.c.run_uuid,
-        latest_metrics.c.key == key,
-        latest_metrics.c.is_nan == sa.false(),
+        latest_metrics.c.run_uuid == runs.c.run_uuid, *valued(latest_metrics, key)
     )
 
 
@@ -79,9 +82,7 @@ def bound_statement(
     """The key's value `offset` entries into the index (from the seek value when seeking)."""
     value = latest_metrics.c.value
     stmt = sa.select(value).where(
-        latest_metrics.c.experiment_id.in_(ids),
-        latest_metrics.c.key == first.key,
-        latest_metrics.c.is_nan == sa.false(),
+        latest_metrics.c.experiment_id.in_(ids), *valued(latest_metrics, first.key)
     )
     if seeking:
         stmt = stmt.where(not_before(value, first.ascending, "seek_value"))

@@ -16,11 +16,17 @@ from contextlib import asynccontextmanager
 from sqlalchemy.engine import make_url
 
 
-def lock_path(uri: str) -> str | None:
+def database_file(uri: str) -> str | None:
+    """The file a sqlite URI names; None for an in-memory database."""
     database = make_url(uri).database
     if not database or database == ":memory:":
         return None
-    return f"{database}-writer.lock"
+    return database
+
+
+def lock_path(uri: str) -> str | None:
+    database = database_file(uri)
+    return None if database is None else f"{database}-writer.lock"
 
 
 class WriterLock:

@@ -17,20 +17,18 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from tracking.store.engine import SQLITE_PRAGMAS
-from tracking.store.sqlite_lock import WriterLock
+from tracking.store.sqlite_lock import WriterLock, database_file
 
 T = TypeVar("T")
 
 
 def database_path(uri: str) -> str | None:
-    """The file behind a sqlite URI; None for in-memory databases (not shareable)."""
-    database = make_url(uri).database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return database
+    """The file behind a sqlite URI that a second, plain connection can open; None for an
+    in-memory database (not shareable) or a `file:` URI (its options would be lost)."""
+    database = database_file(uri)
+    return None if database is None or database.startswith("file:") else database
 
 
 class SqliteWriter:
