@@ -54,7 +54,19 @@ async def test_log_metric(api, run_id):
 
 @pytest.mark.parametrize(
     ("value", "stored"),
-    [("NaN", "NaN"), ("Infinity", FLOAT_MAX), ("-Infinity", -FLOAT_MAX), (-0.25, -0.25)],
+    [
+        ("NaN", "NaN"),
+        ("Infinity", FLOAT_MAX),
+        ("-Infinity", -FLOAT_MAX),
+        (-0.25, -0.25),
+        # Exact round trips: the shortest text of a double, subnormals, extremes, long integers.
+        (0.1 + 0.2, 0.30000000000000004),
+        (5e-324, 5e-324),
+        (2.2250738585072014e-308, 2.2250738585072014e-308),
+        (FLOAT_MAX, FLOAT_MAX),
+        (1 / 3, 0.3333333333333333),
+        (2**53 + 1, float(2**53)),
+    ],
 )
 async def test_metric_special_values(api, run_id, value, stored):
     await api.ok("POST", "/runs/log-metric", {"run_id": run_id, **metric(value=value)})

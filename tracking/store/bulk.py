@@ -1,16 +1,15 @@
 """Driver-level bulk inserts for the hot write path.
 
 SQLAlchemy's per-row parameter processing costs about as much as SQLite's own insert, so large
-row sets bypass it: SQLite gets one executemany of tuples, PostgreSQL one INSERT ... SELECT FROM
-unnest() over column arrays (a single round trip whatever the row count). Only our own table and
-column names are spliced into the SQL; every value is a bound parameter.
+row sets bypass it: SQLite gets one executemany of tuples, PostgreSQL one INSERT ... SELECT over
+the elements of one JSON parameter (a single round trip whatever the row count). Only our own
+table and column names are spliced into the SQL; every value is a bound parameter.
 """
 
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 _PG_ARRAY_TYPES: list[tuple[type[sa.types.TypeEngine[Any]], str]] = [
     (sa.BigInteger, "int8"),
@@ -33,28 +32,26 @@ def _quote(name: str) -> str:
     return f'"{name}"'
 
 
-async def insert_rows(
-    conn: AsyncConnection,
-    table: sa.Table,
-    columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    *,
-    conflict: str = "ON CONFLICT DO NOTHING",
-) -> None:
-    """Insert rows (tuples in `columns` order) with the given ON CONFLICT clause."""
-    if not rows:
-        return
+def pg_json_insert(table: sa.Table, columns: Sequence[str], conflict: str, parameter: int) -> str:
+    """PostgreSQL's INSERT of rows passed as one JSON array of arrays, parameter $`parameter`.
+
+    asyncpg encodes an array parameter element by element (~0.7 us each in Python: a 100-metric
+    batch spent ~1 ms on its column arrays); orjson writes the same rows in ~20 us and the
+    server unpacks them in C. Numbers keep their exact values: orjson writes the shortest text
+    that reads back as the same double, jsonb keeps that decimal exactly, and the cast to
+    float8 rounds it back to the same double (but -0.0 comes back as 0.0, as SQLite stores it).
+    """
     names = ", ".join(_quote(c) for c in columns)
-    if conn.dialect.name == "postgresql":
-        arrays = ", ".join(
-            f"${i}::{_pg_type(table.c[c])}[]" for i, c in enumerate(columns, start=1)
-        )
-        sql = (
-            f"INSERT INTO {_quote(table.name)} ({names}) SELECT * FROM unnest({arrays}) {conflict}"
-        )
-        await conn.exec_driver_sql(sql, tuple(list(col) for col in zip(*rows, strict=True)))
-        return
-    await conn.exec_driver_sql(sqlite_insert_sql(table, columns, conflict), list(rows))
+    fields = ", ".join(_json_field(table.c[c], i) for i, c in enumerate(columns))
+    return (
+        f"INSERT INTO {_quote(table.name)} ({names}) SELECT {fields}"
+        f" FROM jsonb_array_elements(${parameter}::jsonb) AS e {conflict}"
+    )
+
+
+def _json_field(column: sa.Column[Any], index: int) -> str:
+    kind = _pg_type(column)
+    return f"e->>{index}" if kind == "text" else f"(e->>{index})::{kind}"
 
 
 def sqlite_insert_sql(table: sa.Table, columns: Sequence[str], conflict: str) -> str:

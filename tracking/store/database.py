@@ -41,7 +41,10 @@ _MAX_ATTEMPTS = 5
 _UNAVAILABLE_SQLSTATES = ("08", "53", "57P", "55000")
 
 
-def _sqlstate(exc: sa.exc.DBAPIError) -> str | None:
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a driver error, raw (asyncpg on a driver-level statement) or wrapped."""
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return getattr(exc, "sqlstate", None)
     orig = exc.orig
     state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if state is None:
@@ -50,11 +53,9 @@ def _sqlstate(exc: sa.exc.DBAPIError) -> str | None:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    if not isinstance(exc, sa.exc.DBAPIError):
-        return False
     if _sqlstate(exc) in _RETRYABLE_SQLSTATES:
         return True
-    return "database is locked" in str(exc.orig)
+    return isinstance(exc, sa.exc.DBAPIError) and "database is locked" in str(exc.orig)
 
 
 # SQLSTATEs that say this connection is gone: connection exceptions, and the backend ended by an
@@ -68,12 +69,9 @@ def is_disconnect(exc: BaseException) -> bool:
     Either SQLAlchemy saw it (and invalidated the connection), or a driver-level read
     (store/runs.py fetch) got asyncpg's own error, or the socket failed underneath.
     """
-    if isinstance(exc, sa.exc.DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        state = _sqlstate(exc)
-    else:
-        state = getattr(exc, "sqlstate", None)
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    state = _sqlstate(exc)
     if state is not None:
         return str(state).startswith(_DISCONNECT_SQLSTATES)
     cause: BaseException | None = exc
@@ -97,9 +95,10 @@ def is_unavailable(exc: BaseException) -> bool:
             exc, sa.exc.OperationalError | sa.exc.InterfaceError
         ):
             return True
-        state = _sqlstate(exc)
-        return bool(state) and str(state).startswith(_UNAVAILABLE_SQLSTATES)
-    return isinstance(exc, OSError | sa.exc.TimeoutError | ConnectionError)
+    elif isinstance(exc, OSError | sa.exc.TimeoutError | ConnectionError):
+        return True
+    state = _sqlstate(exc)
+    return bool(state) and str(state).startswith(_UNAVAILABLE_SQLSTATES)
 
 
 class BatchKind(Protocol):

@@ -5,18 +5,21 @@ checks them all with two reads and then writes the survivors with one statement 
 a batch costs the same handful of round trips whether it carries one request or hundreds.
 """
 
+import functools
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracking.entities import ACTIVE, RUN_NAME_TAG, Metric
 from tracking.errors import InvalidParameterValue, MlflowError, ResourceDoesNotExist
-from tracking.store.bulk import insert_rows, sqlite_insert_sql, upsert_clause
+from tracking.store.bulk import pg_json_insert, sqlite_insert_sql, upsert_clause
 from tracking.store.run_data import stored_value
+from tracking.store.runs import driver
 from tracking.store.tables import latest_metrics, metrics, params, runs, tags
 
 
@@ -41,6 +44,8 @@ class RunWrites:
     async def apply(
         self, conn: AsyncConnection, items: list[RunWrite], careful: bool
     ) -> list[tuple[bool, Any]]:
+        if conn.dialect.name == "postgresql":
+            return await _apply_pg(await driver(conn), items)
         run_ids = sorted({w.run_id for w in items})
         # FOR UPDATE (PostgreSQL) makes concurrent writers to one run take turns, so the params
         # read below cannot be raced; rows are locked in run id order to avoid deadlocks.
@@ -63,7 +68,7 @@ class RunWrites:
         if survivors:
             rows = _rows(survivors, experiments)
             for table, columns, values, conflict in rows.inserts():
-                await insert_rows(conn, table, columns, values, conflict=conflict)
+                await conn.exec_driver_sql(sqlite_insert_sql(table, columns, conflict), values)
             if rows.names:
                 await conn.execute(
                     sa.update(runs)
@@ -102,6 +107,54 @@ class RunWrites:
                     "UPDATE runs SET name = ? WHERE run_uuid = ?", [(n, r) for r, n in rows.names]
                 )
         return _outcomes(errors)
+
+
+async def _apply_pg(conn: Any, items: list[RunWrite]) -> list[tuple[bool, Any]]:
+    """`apply` on the asyncpg connection under SQLAlchemy's transaction: the checks and then
+    every write of the batch as one statement, each a single round trip. Through SQLAlchemy's
+    async layer the same batch cost ~1 ms of Python per statement, most of a log-metric's."""
+    run_ids = sorted({w.run_id for w in items})
+    errors, experiments = _run_errors(items, await conn.fetch(_PG_LOCK_RUNS, run_ids))
+    wanted = _params_to_check(items, errors)
+    if wanted is not None:
+        _param_errors(items, errors, await conn.fetch(_PG_PARAMS, *wanted))
+    survivors = [w for w, e in zip(items, errors, strict=True) if e is None]
+    if survivors:
+        rows = _rows(survivors, experiments)
+        args = [orjson.dumps(values).decode() for _, _, values, _ in rows.tables()]
+        args.append(orjson.dumps(rows.names).decode())
+        await conn.execute(_pg_write_sql(), *args)
+    return _outcomes(errors)
+
+
+# Runs are locked in id order, so concurrent writers to one run take turns (the params read
+# below cannot be raced) and never deadlock each other.
+_PG_LOCK_RUNS = (
+    "SELECT run_uuid, lifecycle_stage, experiment_id FROM runs"
+    " WHERE run_uuid = ANY($1::text[]) ORDER BY run_uuid FOR UPDATE"
+)
+_PG_PARAMS = (
+    "SELECT run_uuid, key, value FROM params"
+    " WHERE run_uuid = ANY($1::text[]) AND key = ANY($2::text[])"
+)
+
+
+@functools.cache
+def _pg_write_sql() -> str:
+    """Every table's insert as a data-modifying CTE of one statement, each table's rows one
+    JSON parameter (an empty array inserts nothing), then the run names set by mlflow.runName
+    tags; the tables are distinct, so no CTE needs to see another's rows."""
+    parts = [
+        f"new_{table.name} AS ({pg_json_insert(table, columns, conflict, number)})"
+        for number, (table, columns, _, conflict) in enumerate(
+            _Rows([], [], [], [], []).tables(), 1
+        )
+    ]
+    names = (
+        f"UPDATE runs SET name = e->>1 FROM jsonb_array_elements(${len(parts) + 1}::jsonb) AS e"
+        " WHERE runs.run_uuid = e->>0"
+    )
+    return f"WITH {', '.join(parts)}, new_names AS ({names}) SELECT 1"
 
 
 def _marks(values: Sequence[Any]) -> str:
@@ -214,15 +267,18 @@ class _Rows(NamedTuple):
     tags: list[tuple[str, str, str]]
     names: list[tuple[str, str]]  # (run_id, name) for mlflow.runName tags
 
-    def inserts(self) -> list[tuple[sa.Table, Sequence[str], Sequence[Sequence[Any]], str]]:
-        """(table, columns, rows, ON CONFLICT clause) of every non-empty insert, in order."""
-        out: list[tuple[sa.Table, Sequence[str], Sequence[Sequence[Any]], str]] = [
+    def tables(self) -> list[tuple[sa.Table, Sequence[str], Sequence[Sequence[Any]], str]]:
+        """(table, columns, rows, ON CONFLICT clause) of every table's insert, in order."""
+        return [
             (params, ("run_uuid", "key", "value"), self.params, "ON CONFLICT DO NOTHING"),
             (metrics, _METRIC_COLUMNS, self.metrics, "ON CONFLICT DO NOTHING"),
             (latest_metrics, _LATEST_COLUMNS, self.latest, _RAISE_LATEST),
             (tags, ("run_uuid", "key", "value"), self.tags, _SET_TAGS),
         ]
-        return [insert for insert in out if insert[2]]
+
+    def inserts(self) -> list[tuple[sa.Table, Sequence[str], Sequence[Sequence[Any]], str]]:
+        """The inserts that have rows."""
+        return [insert for insert in self.tables() if insert[2]]
 
 
 def _rows(items: list[RunWrite], experiments: dict[str, int]) -> _Rows:

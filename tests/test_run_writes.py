@@ -1,0 +1,108 @@
+"""Group-committed run logging under contention: two writers (as two server processes would be)
+logging to the same runs at once, and a deadlock reported by the database being retried."""
+
+import asyncio
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tracking.entities import RUN_NAME_TAG, Metric
+from tracking.errors import InvalidParameterValue
+from tracking.services.experiments import ExperimentService
+from tracking.services.metrics import MetricService
+from tracking.services.run_data import RunDataService
+from tracking.services.runs import RunService
+from tracking.store.database import Database
+from tracking.store.runs import driver
+
+
+async def _runs(db: Database, count: int) -> list[str]:
+    experiments = ExperimentService(db, "mlflow-artifacts:/", lambda location: None)
+    await experiments.ensure_default()
+    runs = RunService(db)
+    created = [
+        await runs.create(experiment_id="0", user_id="u", run_name=None, start_time=1, tags=[])
+        for _ in range(count)
+    ]
+    return [run.info.run_id for run in created]
+
+
+async def test_two_writers_on_the_same_runs(backend_uri):
+    first, second = Database(backend_uri), Database(backend_uri)
+    for db in (first, second):
+        await db.start()
+    try:
+        run_ids = await _runs(first, 4)
+        writers = [RunDataService(first), RunDataService(second)]
+
+        async def client(number: int) -> None:
+            writer = writers[number % 2]
+            for step in range(10):
+                # Every client touches every run, in a different order each time.
+                order = run_ids[number % 4 :] + run_ids[: number % 4]
+                for run_id in order:
+                    await writer.log_batch(
+                        run_id,
+                        [Metric("loss", float(number * 100 + step), 0, step)],
+                        [(f"p{number}", "same")],
+                        [("owner", f"client-{number}"), (RUN_NAME_TAG, f"name-{step}")],
+                    )
+
+        await asyncio.gather(*(client(n) for n in range(8)))
+
+        runs = RunService(first)
+        for run_id in run_ids:
+            run = await runs.get(run_id)
+            data = run["data"]
+            assert {p["key"] for p in data["params"]} == {f"p{n}" for n in range(8)}
+            # The latest value is the one of the greatest (step, timestamp, value): step 9,
+            # logged by client 7 with value 709.
+            assert data["metrics"] == [{"key": "loss", "value": 709.0, "timestamp": 0, "step": 9}]
+            assert run["info"]["run_name"] == "name-9"
+            page = await MetricService(first).history(
+                run_id, "loss", max_results=None, page_token=None
+            )
+            assert len(page.metrics.to_dicts()) == 80
+    finally:
+        for db in (first, second):
+            await db.close()
+
+
+async def test_a_changed_param_fails_only_its_own_request(backend_uri):
+    db = Database(backend_uri)
+    await db.start()
+    try:
+        (run_id,) = await _runs(db, 1)
+        data = RunDataService(db)
+        await data.log_param(run_id, "lr", "0.1")
+        results = await asyncio.gather(
+            data.log_param(run_id, "lr", "0.2"),
+            data.log_batch(run_id, [Metric("m", 1.0, 0, 0)], [("lr", "0.1")], []),
+            return_exceptions=True,
+        )
+        assert isinstance(results[0], InvalidParameterValue)
+        assert results[1] is None
+    finally:
+        await db.close()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_deadlock_raised_by_the_driver_is_retried(backend_uri):
+    db = Database(backend_uri)
+    await db.start()
+    attempts = 0
+
+    async def write(conn: AsyncConnection) -> int:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:  # asyncpg's own error, not wrapped by SQLAlchemy
+            native = await driver(conn)
+            await native.execute(
+                "DO $$ BEGIN RAISE EXCEPTION 'test' USING ERRCODE = '40P01'; END $$"
+            )
+        return attempts
+
+    try:
+        assert await db.write(write) == 2
+    finally:
+        await db.close()
