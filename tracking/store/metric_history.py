@@ -1,11 +1,13 @@
 """SQL that reads metric histories."""
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tracking.store.driver_sql import DriverStatement, driver_statement, run_statement
 from tracking.store.tables import metrics
 
 # Column order of entities.PointRow.
@@ -21,19 +23,36 @@ _POINT = (
 )
 
 
+@functools.cache
+def _history_statement(dialect: sa.Dialect, limited: bool) -> DriverStatement:
+    query = (
+        sa.select(*_POINT)
+        .where(
+            metrics.c.run_uuid == sa.bindparam("run_id", type_=sa.String),
+            metrics.c.key == sa.bindparam("key", type_=sa.String),
+        )
+        .order_by(metrics.c.timestamp, metrics.c.step, metrics.c.value)
+        .offset(sa.bindparam("offset", 0, type_=sa.BigInteger))
+    )
+    if limited:
+        query = query.limit(sa.bindparam("limit", 0, type_=sa.BigInteger))
+    return driver_statement(query, dialect)
+
+
 async def history(
     conn: AsyncConnection, run_id: str, key: str, *, offset: int = 0, limit: int | None = None
 ) -> Sequence[Any]:
-    """One metric's points in MLflow's order (timestamp, step, value): the primary key's order."""
-    query = (
-        sa.select(*_POINT)
-        .where(metrics.c.run_uuid == run_id, metrics.c.key == key)
-        .order_by(metrics.c.timestamp, metrics.c.step, metrics.c.value)
-        .offset(offset)
-    )
+    """One metric's points in MLflow's order (timestamp, step, value): the primary key's order.
+
+    Fetched on the driver's connection: a history runs to 100,000s of points, and a
+    SQLAlchemy Row (with SQLite's int-to-bool processing of is_nan) per point cost more than
+    reading it. is_nan comes back as the driver gives it (bool, or 0/1 on SQLite).
+    """
+    statement = _history_statement(conn.dialect, limit is not None)
+    values: dict[str, Any] = {"run_id": run_id, "key": key, "offset": offset}
     if limit is not None:
-        query = query.limit(limit)
-    return (await conn.execute(query)).all()
+        values["limit"] = limit
+    return await run_statement(conn, statement, **values)
 
 
 async def bulk_history(
@@ -45,7 +64,7 @@ async def bulk_history(
         .order_by(metrics.c.run_uuid, metrics.c.timestamp, metrics.c.step, metrics.c.value)
         .limit(limit)
     )
-    return (await conn.execute(query)).all()
+    return await run_statement(conn, driver_statement(query, conn.dialect))
 
 
 async def sampled_history(
@@ -101,4 +120,5 @@ async def sampled_history(
         .where(sa.or_(first, c.rn == c.n))
         .order_by(c.run_uuid, c.step, c.timestamp, c.value, c.is_nan)
     )
-    return (await conn.execute(query)).all()
+    # Compiled per call (the run id list varies); tens of thousands of rows skip the Row layer.
+    return await run_statement(conn, driver_statement(query, conn.dialect))
