@@ -24,6 +24,7 @@ from tests.processes import stop_process, wait_until_ready
 from tracking.app import create_app
 from tracking.config import Settings
 from tracking.store import migrate
+from tracking.store.database import Database
 
 pytest_plugins = ["tests.s3_server"]
 BACKENDS = ["sqlite", "postgresql"]
@@ -158,6 +159,15 @@ class Api:
 @pytest.fixture
 def api(client: TestClient) -> Api:
     return Api(client)
+
+
+@pytest.fixture
+async def database(backend_uri: str) -> AsyncIterator[Database]:
+    """A started Database (group-commit writer running) on the test's fresh database."""
+    db = Database(backend_uri)
+    await db.start()
+    yield db
+    await db.close()
 
 
 class ServerProcess:

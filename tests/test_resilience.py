@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.conftest import psql
 from tracking.errors import TemporarilyUnavailable
-from tracking.store.database import Database
 from tracking.store.runs import fetch
 from tracking.store.tables import experiments
 
@@ -71,9 +70,8 @@ async def _kill_own_backend(conn: AsyncConnection, *, driver_level: bool) -> Non
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("driver_level", [False, True])
-async def test_read_losing_its_connection_is_retried_once(backend_uri, driver_level):
-    db = Database(backend_uri)
-    await db.start()
+async def test_read_losing_its_connection_is_retried_once(database, driver_level):
+    db = database
     calls = 0
 
     async def read(conn: AsyncConnection) -> int:
@@ -87,14 +85,11 @@ async def test_read_losing_its_connection_is_retried_once(backend_uri, driver_le
         await _kill_own_backend(conn, driver_level=driver_level)
         return 0
 
-    try:
-        assert await db.read(read) == 42
-        assert calls == 2
-        with pytest.raises(TemporarilyUnavailable):  # lost twice: 503, not 500
-            await db.read(always_lost)
-        assert await db.read(lambda conn: _one(conn)) == 1
-    finally:
-        await db.close()
+    assert await db.read(read) == 42
+    assert calls == 2
+    with pytest.raises(TemporarilyUnavailable):  # lost twice: 503, not 500
+        await db.read(always_lost)
+    assert await db.read(lambda conn: _one(conn)) == 1
 
 
 async def _one(conn: AsyncConnection) -> int:
@@ -102,9 +97,8 @@ async def _one(conn: AsyncConnection) -> int:
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-async def test_write_losing_its_connection_before_commit_is_replayed_once(backend_uri):
-    db = Database(backend_uri)
-    await db.start()
+async def test_write_losing_its_connection_before_commit_is_replayed_once(database):
+    db = database
     attempts = 0
 
     async def write(conn: AsyncConnection) -> None:
@@ -122,17 +116,14 @@ async def test_write_losing_its_connection_before_commit_is_replayed_once(backen
         if attempts == 1:
             await _kill_own_backend(conn, driver_level=False)
 
-    try:
-        await db.write(write)
-        assert attempts == 2
-        count = await db.read(
-            lambda conn: _scalar(
-                conn, sa.select(sa.func.count()).where(experiments.c.name == "replayed")
-            )
+    await db.write(write)
+    assert attempts == 2
+    count = await db.read(
+        lambda conn: _scalar(
+            conn, sa.select(sa.func.count()).where(experiments.c.name == "replayed")
         )
-        assert count == 1  # the lost attempt was rolled back by the server
-    finally:
-        await db.close()
+    )
+    assert count == 1  # the lost attempt was rolled back by the server
 
 
 async def _scalar(conn: AsyncConnection, query: Any) -> int:

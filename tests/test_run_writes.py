@@ -27,10 +27,9 @@ async def _runs(db: Database, count: int) -> list[str]:
     return [run.info.run_id for run in created]
 
 
-async def test_two_writers_on_the_same_runs(backend_uri):
-    first, second = Database(backend_uri), Database(backend_uri)
-    for db in (first, second):
-        await db.start()
+async def test_two_writers_on_the_same_runs(database, backend_uri):
+    first, second = database, Database(backend_uri)
+    await second.start()
     try:
         run_ids = await _runs(first, 4)
         writers = [RunDataService(first), RunDataService(second)]
@@ -64,32 +63,24 @@ async def test_two_writers_on_the_same_runs(backend_uri):
             )
             assert len(page.metrics.to_dicts()) == 80
     finally:
-        for db in (first, second):
-            await db.close()
+        await second.close()
 
 
-async def test_a_changed_param_fails_only_its_own_request(backend_uri):
-    db = Database(backend_uri)
-    await db.start()
-    try:
-        (run_id,) = await _runs(db, 1)
-        data = RunDataService(db)
-        await data.log_param(run_id, "lr", "0.1")
-        results = await asyncio.gather(
-            data.log_param(run_id, "lr", "0.2"),
-            data.log_batch(run_id, [Metric("m", 1.0, 0, 0)], [("lr", "0.1")], []),
-            return_exceptions=True,
-        )
-        assert isinstance(results[0], InvalidParameterValue)
-        assert results[1] is None
-    finally:
-        await db.close()
+async def test_a_changed_param_fails_only_its_own_request(database):
+    (run_id,) = await _runs(database, 1)
+    data = RunDataService(database)
+    await data.log_param(run_id, "lr", "0.1")
+    results = await asyncio.gather(
+        data.log_param(run_id, "lr", "0.2"),
+        data.log_batch(run_id, [Metric("m", 1.0, 0, 0)], [("lr", "0.1")], []),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], InvalidParameterValue)
+    assert results[1] is None
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-async def test_a_deadlock_raised_by_the_driver_is_retried(backend_uri):
-    db = Database(backend_uri)
-    await db.start()
+async def test_a_deadlock_raised_by_the_driver_is_retried(database):
     attempts = 0
 
     async def write(conn: AsyncConnection) -> int:
@@ -102,7 +93,4 @@ async def test_a_deadlock_raised_by_the_driver_is_retried(backend_uri):
             )
         return attempts
 
-    try:
-        assert await db.write(write) == 2
-    finally:
-        await db.close()
+    assert await database.write(write) == 2
