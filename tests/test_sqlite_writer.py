@@ -127,3 +127,28 @@ def test_only_files_get_a_direct_writer(tmp_path: Path, backend_uri: str):
     assert database_path(f"sqlite:///{tmp_path / 'x.db'}") == str(tmp_path / "x.db")
     assert database_path("sqlite://") is None
     assert database_path("sqlite:///:memory:") is None
+
+
+async def test_the_async_writer_applies_run_writes_as_the_direct_one_does(database: Database):
+    """RunWrites.apply on SQLite (the SQLAlchemy path, for databases the direct writer cannot
+    open, such as `file:` URIs): same checks, same rows."""
+    await database.write(lambda conn: _new_run(conn, "a"))
+    point = Metric("loss", 0.5, 10, 1)
+    items = [
+        RunWrite("a", metrics=[point], params=[("lr", "0.1")], tags=[("mlflow.runName", "new")]),
+        RunWrite("a", params=[("lr", "0.2")]),
+        RunWrite("missing", metrics=[point]),
+    ]
+    async with database.writer.connect() as conn, conn.begin():
+        outcomes = await KIND.apply(conn, items, False)
+    assert outcomes[0] == (True, None)
+    assert isinstance(outcomes[1][1], InvalidParameterValue)
+    assert isinstance(outcomes[2][1], ResourceDoesNotExist)
+    assert [ok for ok, _ in outcomes] == [True, False, False]
+    assert (await _count(database, metrics), await _count(database, latest_metrics)) == (1, 1)
+    assert await _count(database, params) == 1
+
+    async def name(conn: AsyncConnection) -> str:
+        return str((await conn.execute(sa.select(runs.c.name))).scalar_one())
+
+    assert await database.read(name) == "new"

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-_PG_ARRAY_TYPES: list[tuple[type[sa.types.TypeEngine[Any]], str]] = [
+_PG_TYPES: list[tuple[type[sa.types.TypeEngine[Any]], str]] = [
     (sa.BigInteger, "int8"),
     (sa.Integer, "int8"),
     (sa.Double, "float8"),
@@ -22,7 +22,7 @@ _PG_ARRAY_TYPES: list[tuple[type[sa.types.TypeEngine[Any]], str]] = [
 
 
 def _pg_type(column: sa.Column[Any]) -> str:
-    for kind, name in _PG_ARRAY_TYPES:
+    for kind, name in _PG_TYPES:
         if isinstance(column.type, kind):
             return name
     raise TypeError(f"no array type for {column}")

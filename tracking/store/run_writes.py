@@ -1,8 +1,9 @@
 """Many requests' run logging (metrics, params, tags) applied as one set of statements.
 
-The group-commit writer hands every pending RunWrite of a batch to apply_run_writes, which
-checks them all with two reads and then writes the survivors with one statement per table, so
-a batch costs the same handful of round trips whether it carries one request or hundreds.
+The group-commit writer hands every pending RunWrite of a batch to RunWrites, which checks them
+all with two reads and then writes the survivors set-based (one statement per table on SQLite,
+one statement in all on PostgreSQL), so a batch costs the same handful of round trips whether it
+carries one request or hundreds.
 """
 
 import functools
@@ -36,9 +37,11 @@ class RunWrite:
 class RunWrites:
     """The batch kind the Database groups RunWrite items under.
 
-    `apply` runs on an async connection (PostgreSQL, or SQLite's async writer); `apply_sqlite`
-    is the same batch on a plain sqlite3 connection, called in the writer's thread so that the
-    whole transaction costs one hand-off instead of one per statement (store/sqlite_writer.py).
+    `apply` runs on an async connection: on PostgreSQL through the asyncpg connection itself
+    (`_apply_pg`), on SQLite through SQLAlchemy (the async writer, for databases the direct
+    writer cannot open). `apply_sqlite` is the same batch on a plain sqlite3 connection, called
+    in the writer's thread so that the whole transaction costs one hand-off instead of one per
+    statement (store/sqlite_writer.py).
     """
 
     async def apply(
@@ -46,14 +49,11 @@ class RunWrites:
     ) -> list[tuple[bool, Any]]:
         if conn.dialect.name == "postgresql":
             return await _apply_pg(await driver(conn), items)
+        # SQLite from here: its async writer holds the database's write lock (BEGIN IMMEDIATE),
+        # so the params read below cannot be raced.
         run_ids = sorted({w.run_id for w in items})
-        # FOR UPDATE (PostgreSQL) makes concurrent writers to one run take turns, so the params
-        # read below cannot be raced; rows are locked in run id order to avoid deadlocks.
-        query = (
-            sa.select(runs.c.run_uuid, runs.c.lifecycle_stage, runs.c.experiment_id)
-            .where(runs.c.run_uuid.in_(run_ids))
-            .order_by(runs.c.run_uuid)
-            .with_for_update()
+        query = sa.select(runs.c.run_uuid, runs.c.lifecycle_stage, runs.c.experiment_id).where(
+            runs.c.run_uuid.in_(run_ids)
         )
         errors, experiments = _run_errors(items, (await conn.execute(query)).all())
         wanted = _params_to_check(items, errors)
