@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracking.entities import RunInfo, json_double
+from tracking.store import sqlite_reads
 from tracking.store.tables import runs
 
 
@@ -69,7 +70,8 @@ async def fetch(conn: AsyncConnection, sql: str, *args: Any) -> Sequence[Any]:
     native = await driver(conn)
     if conn.dialect.name == "postgresql":
         return await native.fetch(sql, *args)
-    return await native.execute_fetchall(sql, args)
+    async with sqlite_reads.turn():
+        return await native.execute_fetchall(sql, args)
 
 
 def in_ids(dialect: str, column: str, kind: str = "text") -> str:
