@@ -257,6 +257,28 @@ async def test_log_batch(api, run_id):
     assert len(await history(api, run_id, "a")) == 2
 
 
+async def test_params_and_tags_keep_every_character_and_come_back_by_key(api, run_id):
+    # The database encodes a run's params and tags as JSON arrays: escapes and non-ASCII text
+    # must survive, and each array stays in key order.
+    odd = 'quote " backslash \\ newline \n tab \t bell \x07 del \x7f é 日本 🎉 </script> {"a": [1]}'
+    keys = ["zeta", "alpha", "mid", "beta"]  # one order in every collation
+    body = {
+        "run_id": run_id,
+        "params": [{"key": k, "value": f"{odd} {k}"} for k in keys],
+        "tags": [{"key": k, "value": f"{k} {odd}"} for k in keys],
+    }
+    assert await api.ok("POST", "/runs/log-batch", body) == {}
+    run = await get_run(api, run_id)
+    experiment_id = run["info"]["experiment_id"]
+    found = await api.ok("POST", "/runs/search", {"experiment_ids": [experiment_id]})
+    for data in (run["data"], found["runs"][0]["data"]):
+        params = data["params"]
+        assert params == sorted(params, key=lambda p: p["key"])
+        assert {p["key"]: p["value"] for p in params} == {k: f"{odd} {k}" for k in keys}
+        tags = [t for t in data["tags"] if not t["key"].startswith("mlflow.")]
+        assert tags == [{"key": k, "value": f"{k} {odd}"} for k in sorted(keys)]
+
+
 def entries(kind, count):
     if kind == "metrics":
         return [metric(f"m{i}") for i in range(count)]

@@ -5,6 +5,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -85,33 +86,55 @@ def ids_arg(conn: AsyncConnection, ids: Sequence[Any]) -> Any:
     return list(ids) if conn.dialect.name == "postgresql" else json.dumps(list(ids))
 
 
-_INFO, _METRIC, _PARAM, _TAG, _DATASET, _INPUT_TAG, _MODEL_IN, _MODEL_OUT = range(8)
+_INFO, _METRIC, _DATASET, _INPUT_TAG, _MODEL_IN, _MODEL_OUT = range(6)
 # The row's column types; a None in a branch below is a NULL of its position's type.
 _TYPES = ("INTEGER",) + ("TEXT",) * 8 + ("BIGINT",) * 3 + ("DOUBLE PRECISION", "BOOLEAN")
-# (FROM, the run id column, the row) of each kind, in kind order.
+# (FROM, the run id column, the row) of each kind, in kind order. A run's params and tags ride
+# on its info row as two JSON arrays (see _key_values).
 _BRANCHES: tuple[tuple[str, str, tuple[str | None, ...]], ...] = (
     ("runs", "run_uuid", ("0", "run_uuid", '"name"', "user_id", "status", "artifact_uri",
-     "lifecycle_stage", None, None, "experiment_id", "start_time", "end_time", None, None)),
+     "lifecycle_stage", "{params}", "{tags}", "experiment_id", "start_time", "end_time", None,
+     None)),
     ("latest_metrics", "run_uuid", ("1", "run_uuid", '"key"', None, None, None, None, None, None,
      '"timestamp"', '"step"', None, '"value"', "is_nan")),
-    ("params", "run_uuid", ("2", "run_uuid", '"key"', '"value"', *(None,) * 10)),
-    ("tags", "run_uuid", ("3", "run_uuid", '"key"', '"value"', *(None,) * 10)),
     ("dataset_inputs i JOIN datasets d ON d.dataset_uuid = i.dataset_uuid", "i.run_uuid",
-     ("4", "i.run_uuid", 'd."name"', "d.digest", "i.input_uuid", "d.source_type", "d.source",
+     ("2", "i.run_uuid", 'd."name"', "d.digest", "i.input_uuid", "d.source_type", "d.source",
       'd."schema"', "d.profile", *(None,) * 5)),
     ("input_tags t JOIN dataset_inputs i ON i.input_uuid = t.input_uuid", "i.run_uuid",
-     ("5", "i.run_uuid", "t.input_uuid", 't."name"', 't."value"', *(None,) * 9)),
-    ("run_model_inputs", "run_uuid", ("6", "run_uuid", "model_id", *(None,) * 11)),
-    ("run_model_outputs", "run_uuid", ("7", "run_uuid", "model_id", *(None,) * 6, '"step"',
+     ("3", "i.run_uuid", "t.input_uuid", 't."name"', 't."value"', *(None,) * 9)),
+    ("run_model_inputs", "run_uuid", ("4", "run_uuid", "model_id", *(None,) * 11)),
+    ("run_model_outputs", "run_uuid", ("5", "run_uuid", "model_id", *(None,) * 6, '"step"',
      *(None,) * 4)),
 )  # fmt: skip
+
+
+def _key_values(dialect: str, table: str) -> str:
+    """A run's params or tags as one JSON array of {key, value} by key; NULL when it has none.
+
+    Built by the database: a row per param and tag cost Python ~3 us each to fetch and turn
+    into a dict (a page of 50 runs with 5 params and 6 tags each: 5.1 ms from SQL to response
+    bytes; 3.3 ms with these arrays, parsed by orjson). Metrics stay rows: SQLite prints
+    doubles with 15 digits, and a value must come back exactly.
+    """
+    if dialect == "postgresql":
+        # json_agg of the rows themselves: jsonb_build_object per pair cost PostgreSQL 40% more.
+        return (
+            f'(SELECT json_agg(x ORDER BY x."key")::text FROM (SELECT "key", "value"'
+            f" FROM {table} WHERE run_uuid = runs.run_uuid) x)"
+        )
+    # The subquery's order is the array's: SQLite aggregates rows in the order they come.
+    return (
+        f"(SELECT NULLIF(json_group_array(json_object('key', k, 'value', v)), '[]') FROM"
+        f' (SELECT x."key" AS k, x."value" AS v FROM {table} x'
+        f' WHERE x.run_uuid = runs.run_uuid ORDER BY x."key"))'
+    )
 
 
 def _branch_sql(dialect: str, source: str, run_column: str, row: tuple[str | None, ...]) -> str:
     columns = ", ".join(
         f"CAST(NULL AS {kind})" if column is None else column
         for column, kind in zip(row, _TYPES, strict=True)
-    )
+    ).format(params=_key_values(dialect, "params"), tags=_key_values(dialect, "tags"))
     if dialect != "postgresql":
         return f"SELECT {columns} FROM {source} WHERE {in_ids(dialect, run_column)}"
     # One index probe per id, whatever the statistics say: on a table not analysed yet (a
@@ -127,10 +150,11 @@ def _branch_sql(dialect: str, source: str, run_column: str, row: tuple[str | Non
 @functools.cache
 def _page_sql(dialect: str) -> str:
     """Every kind of row of a page of runs in one statement: rows are (kind, run_uuid,
-    t1..t7, n1..n3, d, b). Sorted by kind, run and (t1, t2), so metrics, params and tags come
-    back by key, dataset inputs by (name, digest) and model links by model id, the orders
-    MLflow answers with. PostgreSQL sorts (its collation decides); SQLite's BINARY collation is
-    code point order, Python's own, and sorting in Python spares SQLite a temporary B-tree."""
+    t1..t7, n1..n3, d, b). Sorted by kind, run and (t1, t2), so metrics come back by key,
+    dataset inputs by (name, digest) and model links by model id, the orders MLflow answers
+    with (params and tags are sorted inside their arrays). PostgreSQL sorts (its collation
+    decides); SQLite's BINARY collation is code point order, Python's own, and sorting in
+    Python spares SQLite a temporary B-tree."""
     sql = "\nUNION ALL ".join(_branch_sql(dialect, *branch) for branch in _BRANCHES)
     return sql + "\nORDER BY 1, 2, 3, 4" if dialect == "postgresql" else sql
 
@@ -172,7 +196,12 @@ async def run_dicts(conn: AsyncConnection, ids: Sequence[str]) -> list[dict[str,
             }
             if n3 is not None:
                 info["end_time"] = n3
-            out[run_id] = {"info": info, "data": {}, "inputs": {}, "outputs": {}}
+            data: dict[str, Any] = {}
+            if t6 is not None:
+                data["params"] = orjson.loads(t6)
+            if t7 is not None:
+                data["tags"] = orjson.loads(t7)
+            out[run_id] = {"info": info, "data": data, "inputs": {}, "outputs": {}}
             continue
         run = out.get(run_id)
         if run is None:
@@ -182,10 +211,6 @@ async def run_dicts(conn: AsyncConnection, ids: Sequence[str]) -> list[dict[str,
             run["data"].setdefault("metrics", []).append(
                 {"key": t1, "value": value, "timestamp": n1, "step": n2}
             )
-        elif kind == _PARAM:
-            run["data"].setdefault("params", []).append({"key": t1, "value": t2})
-        elif kind == _TAG:
-            run["data"].setdefault("tags", []).append({"key": t1, "value": t2})
         elif kind == _DATASET:
             dataset: dict[str, Any] = {"name": t1, "digest": t2, "source_type": t4, "source": t5}
             if t6 is not None:
