@@ -10,7 +10,7 @@ from tracking.errors import InvalidParameterValue
 from tracking.store import tables as t
 from tracking.store.driver_sql import run_statement
 from tracking.store.engine import make_engine
-from tracking.store.experiment_search import search_experiment_ids
+from tracking.store.experiment_search import search_experiments
 from tracking.store.run_search import _search_statement, search_run_ids
 from tracking.store.run_search_ranked import ALL
 from tracking.store.runs import run_dicts
@@ -170,7 +170,7 @@ async def experiments(
     view_type: str = "ACTIVE_ONLY",
 ) -> list[int]:
     async with engine.connect() as conn:
-        return await search_experiment_ids(
+        found = await search_experiments(
             conn,
             filter_string=filter_string,
             view_type=view_type,
@@ -178,6 +178,7 @@ async def experiments(
             offset=0,
             limit=100,
         )
+    return [int(e["experiment_id"]) for e in found]
 
 
 DEFAULT_ORDER = ["r3", "r5", "r2", "r6", "r1"]  # start_time DESC, then run_uuid ASC

@@ -26,7 +26,7 @@ from tracking.services.validation import (
 from tracking.store import experiments as store
 from tracking.store.database import Database
 from tracking.store.dialect import insert_ignore
-from tracking.store.experiment_search import search_experiment_ids
+from tracking.store.experiment_search import search_experiments
 from tracking.store.tables import experiments as experiments_table
 
 DEFAULT_EXPERIMENT_ID = 0
@@ -146,7 +146,7 @@ class ExperimentService:
         offset = tokens.decode_page_token(page_token)
 
         async def op(conn: AsyncConnection) -> ExperimentPage:
-            ids = await search_experiment_ids(
+            found = await search_experiments(
                 conn,
                 filter_string=filter_string,
                 view_type=view_type,
@@ -154,8 +154,8 @@ class ExperimentService:
                 offset=offset,
                 limit=limit + 1,
             )
-            page, token = tokens.split_page(ids, offset, limit)
-            return ExperimentPage(await store.experiment_dicts(conn, page), token)
+            page, token = tokens.split_page(found, offset, limit)
+            return ExperimentPage(list(page), token)
 
         return await self.db.read(op)
 

@@ -1,4 +1,4 @@
-"""search_experiments as one SELECT of experiment ids, in MLflow's order."""
+"""search_experiments: one SELECT of a page of experiments in MLflow's order, then their tags."""
 
 import functools
 from typing import Any
@@ -11,6 +11,7 @@ from tracking.search.experiment_filters import parse_experiment_filter
 from tracking.search.filters import Comparison
 from tracking.search.ordering import parse_experiment_order_by
 from tracking.store.driver_sql import DriverStatement, driver_statement, run_statement
+from tracking.store.experiments import experiment_dicts
 from tracking.store.run_search import stages_for
 from tracking.store.tables import experiment_tags, experiments
 
@@ -39,8 +40,16 @@ def _search_statement(
         experiments.c[k.key].asc() if k.ascending else experiments.c[k.key].desc()
         for k in parse_experiment_order_by(list(order_by))
     ]
+    e = experiments.c
     stmt = (
-        sa.select(experiments.c.experiment_id)
+        sa.select(
+            e.experiment_id,
+            e.name,
+            e.artifact_location,
+            e.lifecycle_stage,
+            e.creation_time,
+            e.last_update_time,
+        )
         .where(
             experiments.c.lifecycle_stage.in_(stages),
             *(experiment_filter(c) for c in clauses),
@@ -52,7 +61,7 @@ def _search_statement(
     return driver_statement(stmt, dialect)
 
 
-async def search_experiment_ids(
+async def search_experiments(
     conn: AsyncConnection,
     *,
     filter_string: str | None,
@@ -60,9 +69,9 @@ async def search_experiment_ids(
     order_by: list[str],
     offset: int,
     limit: int,
-) -> list[int]:
-    """The ids of one page of matching experiments (default creation_time DESC,
-    experiment_id ASC)."""
+) -> list[dict[str, Any]]:
+    """One page of matching experiments (default creation_time DESC, experiment_id ASC), as
+    `Experiment.to_dict()` gives them."""
     statement = _search_statement(conn.dialect, filter_string, view_type, tuple(order_by))
     rows = await run_statement(conn, statement, offset=offset, limit=limit)
-    return [row[0] for row in rows]
+    return await experiment_dicts(conn, rows)

@@ -102,34 +102,40 @@ async def experiments_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> list[
     return [found[i] for i in ids if i in found]
 
 
-async def experiment_dicts(conn: AsyncConnection, ids: Sequence[int]) -> list[dict[str, Any]]:
-    """The experiments with these ids, in the order given, as `Experiment.to_dict()` gives them.
+# A page's tags, for experiment_dicts.
+_TAGS_SQL = """
+SELECT experiment_id, "key", "value" FROM experiment_tags WHERE {ids}
+ORDER BY experiment_id, "key"
+"""
 
-    For search pages (up to a thousand experiments): building the response dicts straight from
-    the tuples skips an entity and its to_dict per row, half the Python time of a page.
+
+async def experiment_dicts(conn: AsyncConnection, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Experiment rows, in their order, as `Experiment.to_dict()` gives them, with their tags.
+
+    Rows are (experiment_id, name, artifact_location, lifecycle_stage, creation_time,
+    last_update_time), as a search page selects them. For pages of up to a thousand
+    experiments: the dicts are built straight from the tuples (an entity and its to_dict per
+    row were half the Python time of a page), and the tags come in a second statement that
+    finds none in one index probe per experiment, instead of a join that widens every row.
     """
-    if not ids:
-        return []
-    sql = _BY_IDS_SQL.format(ids=in_ids(conn.dialect.name, "e.experiment_id", "int8"))
-    rows = await fetch(conn, sql, ids_arg(conn, ids))
-    found: dict[int, dict[str, Any]] = {}
-    for experiment_id, name, location, stage, created, updated, key, value in rows:
-        out = found.get(experiment_id)
-        if out is None:
-            out = found[experiment_id] = {
-                "experiment_id": str(experiment_id),
-                "name": name,
-                "artifact_location": location,
-                "lifecycle_stage": stage,
-                "last_update_time": updated,
-                "creation_time": created,
-            }
-        if key is not None:
-            tags = out.get("tags")
-            if tags is None:
-                tags = out["tags"] = []
-            tags.append({"key": key, "value": value})
-    return [found[i] for i in ids if i in found]
+    out = [
+        {
+            "experiment_id": str(experiment_id),
+            "name": name,
+            "artifact_location": location,
+            "lifecycle_stage": stage,
+            "last_update_time": updated,
+            "creation_time": created,
+        }
+        for experiment_id, name, location, stage, created, updated in rows
+    ]
+    if not rows:
+        return out
+    by_id = {row[0]: experiment for row, experiment in zip(rows, out, strict=True)}
+    sql = _TAGS_SQL.format(ids=in_ids(conn.dialect.name, "experiment_id", "int8"))
+    for experiment_id, key, value in await fetch(conn, sql, ids_arg(conn, list(by_id))):
+        by_id[experiment_id].setdefault("tags", []).append({"key": key, "value": value})
+    return out
 
 
 async def rename_experiment(conn: AsyncConnection, experiment_id: int, name: str, now: int) -> None:

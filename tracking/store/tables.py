@@ -17,6 +17,8 @@ experiments = sa.Table(
     sa.Column("creation_time", sa.BigInteger, nullable=False),
     sa.Column("last_update_time", sa.BigInteger, nullable=False),
 )
+# search_experiments' default order (migration 0007).
+sa.Index("ix_experiments_creation", experiments.c.creation_time.desc(), experiments.c.experiment_id)
 
 experiment_tags = sa.Table(
     "experiment_tags",
