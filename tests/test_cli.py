@@ -1,6 +1,8 @@
 """The command line: migrations, schema checks and multi-process serving."""
 
+import http.client
 import json
+import os
 import subprocess
 import sys
 import urllib.request
@@ -87,6 +89,45 @@ def test_workers_share_the_port(backend, databases, tmp_path):
         stop_server(server)
     log = server.log.read_text()
     assert "Traceback" not in log
+
+
+def _open_connections_by_process(pids: list[int], port: int) -> dict[int, int]:
+    """Established TCP connections to `port` each process holds (from /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                inodes.add(fields[9])
+    counts = {}
+    for pid in pids:
+        links = [os.readlink(f) for f in Path(f"/proc/{pid}/fd").iterdir() if f.is_symlink()]
+        counts[pid] = sum(link == f"socket:[{inode}]" for link in links for inode in inodes)
+    return counts
+
+
+def test_workers_get_the_connections_in_turn(tmp_path):
+    # SO_REUSEPORT hashed 4 connections onto one of 2 workers in 1 start out of 8; dealt in
+    # turn, 4 keep-alive connections are 2 and 2 every time.
+    server = start_server(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path, "--workers", "2")
+    port = int(server.url.rsplit(":", 1)[1])
+    connections = [http.client.HTTPConnection("127.0.0.1", port) for _ in range(4)]
+    try:
+        for conn in connections:
+            conn.request("GET", "/health")
+            assert conn.getresponse().read() is not None
+        children = subprocess.run(
+            ["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True
+        ).stdout.split()
+        workers = [int(pid) for pid in children]
+        counts = _open_connections_by_process([server.proc.pid, *workers], port)
+        assert counts.pop(server.proc.pid) == 0  # the supervisor keeps none
+        # (the other child of the supervisor, multiprocessing's resource tracker, holds none)
+        assert sorted(n for n in counts.values() if n) == [2, 2]
+    finally:
+        for conn in connections:
+            conn.close()
+        stop_server(server)
 
 
 def test_allowed_artifact_locations_from_flag_and_environment():

@@ -133,7 +133,7 @@ def serve(settings: Settings) -> int:
         return 2
     worker_settings = settings.with_(auto_migrate=False)
     if settings.workers <= 1:
-        workers.run_worker(worker_settings, reuse_port=False)
+        workers.run_worker(worker_settings)
         return 0
     return workers.supervise(worker_settings)
 
