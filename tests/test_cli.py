@@ -115,7 +115,9 @@ def test_workers_get_the_connections_in_turn(tmp_path):
     try:
         for conn in connections:
             conn.request("GET", "/health")
-            assert conn.getresponse().read() is not None
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200
         children = subprocess.run(
             ["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True
         ).stdout.split()

@@ -128,9 +128,8 @@ def _deal(listener: socket.socket, channels: list[socket.socket], turns: Iterato
             conn, _ = listener.accept()
         except OSError:
             return  # the listener was closed: shutting down
-        with conn:
-            if conn.family in (socket.AF_INET, socket.AF_INET6):
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with conn:  # TCP (the listeners are SOCK_STREAM on IPv4/IPv6 addresses)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             for _ in channels:
                 channel = channels[next(turns) % len(channels)]
                 try:
