@@ -2,12 +2,15 @@
 logging to the same runs at once, and a deadlock reported by the database being retried."""
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracking.entities import RUN_NAME_TAG, Metric
-from tracking.errors import InvalidParameterValue
+from tracking.errors import InvalidParameterValue, ResourceDoesNotExist
 from tracking.services.experiments import ExperimentService
 from tracking.services.metrics import MetricService
 from tracking.services.run_data import RunDataService
@@ -77,6 +80,78 @@ async def test_a_changed_param_fails_only_its_own_request(database):
     )
     assert isinstance(results[0], InvalidParameterValue)
     assert results[1] is None
+
+
+@contextlib.asynccontextmanager
+async def _queued_behind_a_lock(db: Database, run_id: str, waiters: int) -> AsyncIterator[None]:
+    """On PostgreSQL, hold the run's row lock until `waiters` other sessions wait for it, so
+    the writers started inside the block all reach the database before any of them may go on.
+    On SQLite the writers simply race: its one writer at a time serialises them anyway."""
+    if db.dialect != "postgresql":
+        yield
+        return
+    async with db.reader.connect() as holder, db.reader.connect() as watcher:
+        await holder.execute(
+            sa.text("SELECT 1 FROM runs WHERE run_uuid = :r FOR UPDATE"), {"r": run_id}
+        )
+        yield
+        waiting = sa.text(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        for _ in range(500):
+            if (await watcher.execute(waiting)).scalar_one() >= waiters:
+                break
+            await watcher.rollback()  # a fresh snapshot of the activity view each time
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the writers never queued on the run's lock")
+        await holder.commit()
+
+
+async def test_two_processes_changing_one_param_one_wins(database, backend_uri):
+    """Two server processes get the same param with different values at the same moment:
+    exactly one request succeeds and the other is told the value may not change."""
+    other = Database(backend_uri)
+    await other.start()
+    try:
+        (run_id,) = await _runs(database, 1)
+        async with _queued_behind_a_lock(database, run_id, waiters=2):
+            writes = [
+                asyncio.create_task(RunDataService(db).log_param(run_id, "lr", value))
+                for db, value in ((database, "0.1"), (other, "0.2"))
+            ]
+            await asyncio.sleep(0)
+        results = await asyncio.gather(*writes, return_exceptions=True)
+        failed = [r for r in results if isinstance(r, InvalidParameterValue)]
+        assert len(failed) == 1 and results.count(None) == 1, results
+        stored = (await RunService(database).get(run_id))["data"]["params"]
+        assert stored == [{"key": "lr", "value": ("0.1", "0.2")[results.index(None)]}]
+    finally:
+        await other.close()
+
+
+async def test_a_batch_writes_only_for_its_active_runs(database):
+    """Requests for an active, a deleted and a missing run committed together: only the first
+    writes, the others get their own errors."""
+    live, deleted = await _runs(database, 2)
+    await RunService(database).delete(deleted)
+    data = RunDataService(database)
+    results = await asyncio.gather(
+        data.log_batch(live, [Metric("m", 1.0, 5, 1)], [], [(RUN_NAME_TAG, "kept")]),
+        data.log_batch(deleted, [Metric("m", 2.0, 5, 1)], [], [(RUN_NAME_TAG, "lost")]),
+        data.log_metric("0" * 32, Metric("m", 3.0, 5, 1)),
+        return_exceptions=True,
+    )
+    assert results[0] is None
+    assert isinstance(results[1], InvalidParameterValue)
+    assert isinstance(results[2], ResourceDoesNotExist)
+    runs = RunService(database)
+    kept = await runs.get(live)
+    assert kept["data"]["metrics"] == [{"key": "m", "value": 1.0, "timestamp": 5, "step": 1}]
+    assert kept["info"]["run_name"] == "kept"
+    lost = await runs.get(deleted)
+    assert "metrics" not in lost["data"] and lost["info"]["run_name"] != "lost"
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)

@@ -6,6 +6,7 @@ one statement in all on PostgreSQL), so a batch costs the same handful of round 
 carries one request or hundreds.
 """
 
+import contextlib
 import functools
 import sqlite3
 from collections.abc import Sequence
@@ -66,8 +67,8 @@ class RunWrites:
             _param_errors(items, errors, found.all())
         survivors = [w for w, e in zip(items, errors, strict=True) if e is None]
         if survivors:
-            rows = _rows(survivors, experiments)
-            for table, columns, values, conflict in rows.inserts():
+            rows = _rows(survivors)
+            for table, columns, values, conflict in rows.inserts(experiments):
                 await conn.exec_driver_sql(sqlite_insert_sql(table, columns, conflict), values)
             if rows.names:
                 await conn.execute(
@@ -99,8 +100,8 @@ class RunWrites:
             _param_errors(items, errors, known)
         survivors = [w for w, e in zip(items, errors, strict=True) if e is None]
         if survivors:
-            rows = _rows(survivors, experiments)
-            for table, columns, values, conflict in rows.inserts():
+            rows = _rows(survivors)
+            for table, columns, values, conflict in rows.inserts(experiments):
                 conn.executemany(sqlite_insert_sql(table, columns, conflict), values)
             if rows.names:
                 conn.executemany(
@@ -110,21 +111,40 @@ class RunWrites:
 
 
 async def _apply_pg(conn: Any, items: list[RunWrite]) -> list[tuple[bool, Any]]:
-    """`apply` on the asyncpg connection under SQLAlchemy's transaction: the checks and then
-    every write of the batch as one statement, each a single round trip. Through SQLAlchemy's
-    async layer the same batch cost ~1 ms of Python per statement, most of a log-metric's."""
-    run_ids = sorted({w.run_id for w in items})
-    errors, experiments = _run_errors(items, await conn.fetch(_PG_LOCK_RUNS, run_ids))
-    wanted = _params_to_check(items, errors)
-    if wanted is not None:
-        _param_errors(items, errors, await conn.fetch(_PG_PARAMS, *wanted))
-    survivors = [w for w, e in zip(items, errors, strict=True) if e is None]
-    if survivors:
-        rows = _rows(survivors, experiments)
-        args = [orjson.dumps(values).decode() for _, _, values, _ in rows.tables()]
-        args.append(orjson.dumps(rows.names).decode())
-        await conn.execute(_pg_write_sql(), *args)
+    """`apply` on the asyncpg connection itself (SQLAlchemy's async layer cost ~1 ms of Python
+    per statement, most of a log-metric's).
+
+    SQLAlchemy sends BEGIN only before a statement of its own, so statements here run in
+    transactions of their own making. A batch without params is one statement: it locks its
+    runs, writes the rows of the active ones and returns what it locked, from which each item's
+    outcome follows; one round trip and one commit. A batch with params must read the stored
+    params under the lock before it knows which items may write, so it takes an explicit
+    transaction. Either way a replay after a lost connection is harmless: every write of a
+    batch is idempotent.
+    """
+    if not any(w.params for w in items):
+        found = await conn.fetch(_pg_write_sql(), _run_ids(items), *_pg_args(_rows(items)))
+        return _outcomes(_run_errors(items, found)[0])
+    own = contextlib.nullcontext() if conn.is_in_transaction() else conn.transaction()
+    async with own:
+        errors, _ = _run_errors(items, await conn.fetch(_PG_LOCK_RUNS, _run_ids(items)))
+        wanted = _params_to_check(items, errors)
+        if wanted is not None:
+            _param_errors(items, errors, await conn.fetch(_PG_PARAMS, *wanted))
+        survivors = [w for w, e in zip(items, errors, strict=True) if e is None]
+        if survivors:
+            await conn.fetch(_pg_write_sql(), _run_ids(survivors), *_pg_args(_rows(survivors)))
     return _outcomes(errors)
+
+
+def _run_ids(items: list[RunWrite]) -> list[str]:
+    return sorted({w.run_id for w in items})
+
+
+def _pg_args(rows: "_Rows") -> list[str]:
+    args = [orjson.dumps(values).decode() for _, _, values, _ in rows.tables()]
+    args.append(orjson.dumps(rows.names).decode())
+    return args
 
 
 # Runs are locked in id order, so concurrent writers to one run take turns (the params read
@@ -137,24 +157,32 @@ _PG_PARAMS = (
     "SELECT run_uuid, key, value FROM params"
     " WHERE run_uuid = ANY($1::text[]) AND key = ANY($2::text[])"
 )
+_LIVE = "e->>0 IN (SELECT run_uuid FROM live)"
 
 
 @functools.cache
 def _pg_write_sql() -> str:
-    """Every table's insert as a data-modifying CTE of one statement, each table's rows one
-    JSON parameter (an empty array inserts nothing), then the run names set by mlflow.runName
-    tags; the tables are distinct, so no CTE needs to see another's rows."""
+    """The batch's writes as one statement: its runs ($1) locked as _PG_LOCK_RUNS locks them,
+    every table's insert a data-modifying CTE over one JSON parameter ($2..., an empty array
+    inserts nothing) keeping the rows of active runs, the run names set by mlflow.runName
+    tags, and the locked runs returned. The tables are distinct, so no CTE needs to see
+    another's rows; every latest metric takes its run's experiment from the lock."""
+    experiment = "(SELECT experiment_id FROM live WHERE live.run_uuid = e->>0)"
     parts = [
-        f"new_{table.name} AS ({pg_json_insert(table, columns, conflict, number)})"
-        for number, (table, columns, _, conflict) in enumerate(
-            _Rows([], [], [], [], []).tables(), 1
-        )
+        f"locked AS MATERIALIZED ({_PG_LOCK_RUNS})",
+        f"live AS MATERIALIZED (SELECT run_uuid, experiment_id FROM locked"
+        f" WHERE lifecycle_stage = '{ACTIVE}')",
     ]
-    names = (
-        f"UPDATE runs SET name = e->>1 FROM jsonb_array_elements(${len(parts) + 1}::jsonb) AS e"
-        " WHERE runs.run_uuid = e->>0"
+    for number, (table, columns, _, conflict) in enumerate(_Rows([], [], [], [], []).tables(), 2):
+        computed = [("experiment_id", experiment)] if table is latest_metrics else []
+        insert = pg_json_insert(table, columns, conflict, number, where=_LIVE, computed=computed)
+        parts.append(f"new_{table.name} AS ({insert})")
+    parts.append(
+        f"new_names AS (UPDATE runs SET name = e->>1"
+        f" FROM jsonb_array_elements(${len(parts)}::jsonb) AS e"
+        f" WHERE runs.run_uuid = e->>0 AND {_LIVE})"
     )
-    return f"WITH {', '.join(parts)}, new_names AS ({names}) SELECT 1"
+    return f"WITH {', '.join(parts)} SELECT run_uuid, lifecycle_stage, experiment_id FROM locked"
 
 
 def _marks(values: Sequence[Any]) -> str:
@@ -247,7 +275,7 @@ _METRIC_COLUMNS = (
     "dataset_name",
     "dataset_digest",
 )
-_LATEST_COLUMNS = ("run_uuid", "key", "step", "timestamp", "value", "is_nan", "experiment_id")
+_LATEST_COLUMNS = ("run_uuid", "key", "step", "timestamp", "value", "is_nan")
 # The value shown in RunData.metrics only moves to a greater (step, timestamp, value): MLflow's
 # rule, applied inside the upsert so concurrent batches cannot move it backwards.
 _RAISE_LATEST = (
@@ -263,25 +291,37 @@ MetricRow = tuple[str, str, int, int, float, bool, str | None, str | None, str |
 class _Rows(NamedTuple):
     params: list[tuple[str, str, str]]
     metrics: list[MetricRow]
-    latest: list[tuple[str, str, int, int, float, bool, int]]
+    latest: list[tuple[str, str, int, int, float, bool]]
     tags: list[tuple[str, str, str]]
     names: list[tuple[str, str]]  # (run_id, name) for mlflow.runName tags
 
-    def tables(self) -> list[tuple[sa.Table, Sequence[str], Sequence[Sequence[Any]], str]]:
-        """(table, columns, rows, ON CONFLICT clause) of every table's insert, in order."""
+    def tables(
+        self, experiments: dict[str, int] | None = None
+    ) -> list[tuple[sa.Table, Sequence[str], Sequence[Sequence[Any]], str]]:
+        """(table, columns, rows, ON CONFLICT clause) of every table's insert, in order.
+
+        A latest metric row carries its run's experiment when `experiments` is given (SQLite);
+        PostgreSQL's statement takes it from the runs it locks."""
+        latest_columns: Sequence[str] = _LATEST_COLUMNS
+        latest: Sequence[Sequence[Any]] = self.latest
+        if experiments is not None:
+            latest_columns = (*_LATEST_COLUMNS, "experiment_id")
+            latest = [(*row, experiments[row[0]]) for row in self.latest]
         return [
             (params, ("run_uuid", "key", "value"), self.params, "ON CONFLICT DO NOTHING"),
             (metrics, _METRIC_COLUMNS, self.metrics, "ON CONFLICT DO NOTHING"),
-            (latest_metrics, _LATEST_COLUMNS, self.latest, _RAISE_LATEST),
+            (latest_metrics, latest_columns, latest, _RAISE_LATEST),
             (tags, ("run_uuid", "key", "value"), self.tags, _SET_TAGS),
         ]
 
-    def inserts(self) -> list[tuple[sa.Table, Sequence[str], Sequence[Sequence[Any]], str]]:
-        """The inserts that have rows."""
-        return [insert for insert in self.tables() if insert[2]]
+    def inserts(
+        self, experiments: dict[str, int]
+    ) -> list[tuple[sa.Table, Sequence[str], Sequence[Sequence[Any]], str]]:
+        """The inserts that have rows (SQLite's)."""
+        return [insert for insert in self.tables(experiments) if insert[2]]
 
 
-def _rows(items: list[RunWrite], experiments: dict[str, int]) -> _Rows:
+def _rows(items: list[RunWrite]) -> _Rows:
     param_rows: dict[tuple[str, str], str] = {}
     tag_rows: dict[tuple[str, str], str] = {}
     metric_rows: list[MetricRow] = []
@@ -303,10 +343,7 @@ def _rows(items: list[RunWrite], experiments: dict[str, int]) -> _Rows:
     return _Rows(
         params=[(*k, v) for k, v in sorted(param_rows.items())],
         metrics=metric_rows,
-        latest=[
-            (r[0], r[1], r[3], r[2], r[4], r[5], experiments[r[0]])
-            for _, r in sorted(latest.items())
-        ],
+        latest=[(r[0], r[1], r[3], r[2], r[4], r[5]) for _, r in sorted(latest.items())],
         tags=[(*k, v) for k, v in sorted(tag_rows.items())],
         names=[(r, v) for (r, k), v in sorted(tag_rows.items()) if k == RUN_NAME_TAG],
     )
