@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -192,12 +193,19 @@ def metric_history_bulk_interval() -> Prepare:
     return prepare
 
 
-def search_experiments() -> Prepare:
+def search_experiments(distinct: bool = False) -> Prepare:
+    """A client listing every experiment: one page of up to 1000, the server's default size.
+
+    `distinct` gives every request a filter never sent before that still matches every
+    experiment, so a server that caches pages by query answers each one as a first request."""
+
     async def prepare(api: MlflowApi, sizes: Sizes, fixtures: Fixtures, clients: int) -> Operation:
-        # A client listing every experiment: one page of up to 1000, the server's default size.
-        body = {"max_results": 1000}
+        body: dict[str, object] = {"max_results": 1000}
+        numbers = itertools.count()
 
         async def operation(i: int) -> int:
+            if distinct:
+                body["filter"] = f"name != 'absent-{next(numbers)}'"
             return len((await api.post("experiments/search", body)).get("experiments", []))
 
         return operation
@@ -217,6 +225,15 @@ WORKLOADS: dict[str, Workload] = {
             "request",
             "experiments",
             search_experiments(),
+            population="experiments",
+        ),
+        Workload(
+            "search-experiments-distinct",
+            "search-experiments",
+            0,
+            "request",
+            "experiments",
+            search_experiments(distinct=True),
             population="experiments",
         ),
         Workload(

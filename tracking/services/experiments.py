@@ -23,14 +23,17 @@ from tracking.services.validation import (
     validate_experiment_tag,
     validate_max_results,
 )
+from tracking.services.versioned_cache import VersionedCache
 from tracking.store import experiments as store
 from tracking.store.database import Database
 from tracking.store.dialect import insert_ignore
-from tracking.store.experiment_search import search_experiments
+from tracking.store.experiment_search import experiments_version, search_experiments
 from tracking.store.tables import experiments as experiments_table
 
 DEFAULT_EXPERIMENT_ID = 0
 DEFAULT_EXPERIMENT_NAME = "Default"
+# Experiments (dicts of about 1 KB each) a process keeps in cached search pages.
+CACHED_EXPERIMENTS = 20_000
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,10 @@ class ExperimentService:
         self.artifact_root = uris.resolve_root(artifact_root)
         # Refuses an artifact_location outside the server's roots (see artifacts/roots.py).
         self.check_location = check_location
+        # Search pages by their query, each valid only at the data version it was read at.
+        self._pages: VersionedCache[tuple[Any, ...], ExperimentPage] = VersionedCache(
+            CACHED_EXPERIMENTS
+        )
 
     async def ensure_default(self) -> None:
         """Experiment "0" named Default exists from the start; safe to race across processes."""
@@ -145,7 +152,15 @@ class ExperimentService:
         )
         offset = tokens.decode_page_token(page_token)
 
+        query = (filter_string, view_type, tuple(order_by), offset, limit)
+
         async def op(conn: AsyncConnection) -> ExperimentPage:
+            # The UI's experiment list asks the same pages over and over while experiments
+            # rarely change: a page read at the current version is served as it was.
+            version = await experiments_version(conn)
+            cached = self._pages.get(query, version)
+            if cached is not None:
+                return cached
             found = await search_experiments(
                 conn,
                 filter_string=filter_string,
@@ -155,7 +170,9 @@ class ExperimentService:
                 limit=limit + 1,
             )
             page, token = tokens.split_page(found, offset, limit)
-            return ExperimentPage(list(page), token)
+            result = ExperimentPage(list(page), token)
+            self._pages.put(query, version, result, max(1, len(result.experiments)))
+            return result
 
         return await self.db.read(op)
 

@@ -1,4 +1,5 @@
-"""search_experiments: one SELECT of a page of experiments in MLflow's order, then their tags."""
+"""search_experiments: one SELECT of a page of experiments in MLflow's order, then their tags;
+and the version of the experiments' data that a cached page is checked against."""
 
 import functools
 from typing import Any
@@ -13,6 +14,7 @@ from tracking.search.ordering import parse_experiment_order_by
 from tracking.store.driver_sql import DriverStatement, driver_statement, run_statement
 from tracking.store.experiments import experiment_dicts
 from tracking.store.run_search import stages_for
+from tracking.store.runs import fetch
 from tracking.store.tables import experiment_tags, experiments
 
 
@@ -75,3 +77,14 @@ async def search_experiments(
     statement = _search_statement(conn.dialect, filter_string, view_type, tuple(order_by))
     rows = await run_statement(conn, statement, offset=offset, limit=limit)
     return await experiment_dicts(conn, rows)
+
+
+_VERSION_SQL = "SELECT version FROM data_versions WHERE name = 'experiments'"
+
+
+async def experiments_version(conn: AsyncConnection) -> int | None:
+    """The experiments' data version (migration 0008): it changes in the same transaction as
+    any change to experiments or their tags. Read it before the page it validates, so that
+    the page is at least as new as the version it is kept under."""
+    rows = await fetch(conn, _VERSION_SQL)
+    return int(rows[0][0]) if rows else None

@@ -33,6 +33,15 @@ experiment_tags = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 
+# Versions of data that readers cache. "experiments" is raised by triggers on every change to
+# experiments and experiment_tags (migration 0008); experiment search's page cache checks it.
+data_versions = sa.Table(
+    "data_versions",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+)
+
 runs = sa.Table(
     "runs",
     metadata,
