@@ -83,9 +83,12 @@ async def test_a_changed_param_fails_only_its_own_request(database):
 
 
 @contextlib.asynccontextmanager
-async def _queued_behind_a_lock(db: Database, run_id: str, waiters: int) -> AsyncIterator[None]:
+async def _queued_behind_a_lock(
+    db: Database, run_id: str, waiters: int, then: str | None = None
+) -> AsyncIterator[None]:
     """On PostgreSQL, hold the run's row lock until `waiters` other sessions wait for it, so
-    the writers started inside the block all reach the database before any of them may go on.
+    the writers started inside the block all reach the database before any of them may go on;
+    `then` is a statement (on :r, the run) the holder runs before it lets them.
     On SQLite the writers simply race: its one writer at a time serialises them anyway."""
     if db.dialect != "postgresql":
         yield
@@ -106,6 +109,8 @@ async def _queued_behind_a_lock(db: Database, run_id: str, waiters: int) -> Asyn
             await asyncio.sleep(0.01)
         else:
             raise AssertionError("the writers never queued on the run's lock")
+        if then is not None:
+            await holder.execute(sa.text(then), {"r": run_id})
         await holder.commit()
 
 
@@ -152,6 +157,20 @@ async def test_a_batch_writes_only_for_its_active_runs(database):
     assert kept["info"]["run_name"] == "kept"
     lost = await runs.get(deleted)
     assert "metrics" not in lost["data"] and lost["info"]["run_name"] != "lost"
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_run_deleted_while_a_write_waits_for_it_gets_nothing(database):
+    """The write queued on the run's lock sees the run as it is once the lock is released."""
+    (run_id,) = await _runs(database, 1)
+    delete = "UPDATE runs SET lifecycle_stage = 'deleted' WHERE run_uuid = :r"
+    data = RunDataService(database)
+    async with _queued_behind_a_lock(database, run_id, waiters=1, then=delete):
+        write = asyncio.create_task(data.log_metric(run_id, Metric("m", 1.0, 5, 1)))
+        await asyncio.sleep(0)
+    with pytest.raises(InvalidParameterValue, match="must be in the 'active' state"):
+        await write
+    assert "metrics" not in (await RunService(database).get(run_id))["data"]
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -32,12 +33,16 @@ from tracking.store.tables import experiments as experiments_table
 
 DEFAULT_EXPERIMENT_ID = 0
 DEFAULT_EXPERIMENT_NAME = "Default"
-# Experiments (dicts of about 1 KB each) a process keeps in cached search pages.
-CACHED_EXPERIMENTS = 20_000
+# Bytes of experiments (as JSON, plus their queries) a process keeps in cached search pages;
+# queries longer than CACHED_QUERY_CHARS are not cached (nobody repeats them).
+CACHED_BYTES = 32 << 20
+CACHED_QUERY_CHARS = 4096
 
 
 @dataclass(frozen=True)
 class ExperimentPage:
+    """A search page; it may be a cached page other requests share: never modify it."""
+
     experiments: list[dict[str, Any]]  # as Experiment.to_dict() gives them
     next_page_token: str | None
 
@@ -73,9 +78,7 @@ class ExperimentService:
         # Refuses an artifact_location outside the server's roots (see artifacts/roots.py).
         self.check_location = check_location
         # Search pages by their query, each valid only at the data version it was read at.
-        self._pages: VersionedCache[tuple[Any, ...], ExperimentPage] = VersionedCache(
-            CACHED_EXPERIMENTS
-        )
+        self._pages: VersionedCache[tuple[Any, ...], ExperimentPage] = VersionedCache(CACHED_BYTES)
 
     async def ensure_default(self) -> None:
         """Experiment "0" named Default exists from the start; safe to race across processes."""
@@ -171,7 +174,10 @@ class ExperimentService:
             )
             page, token = tokens.split_page(found, offset, limit)
             result = ExperimentPage(list(page), token)
-            self._pages.put(query, version, result, max(1, len(result.experiments)))
+            query_chars = len(filter_string or "") + sum(map(len, order_by))
+            if query_chars <= CACHED_QUERY_CHARS:
+                weight = len(orjson.dumps(result.experiments)) + query_chars
+                self._pages.put(query, version, result, weight)
             return result
 
         return await self.db.read(op)

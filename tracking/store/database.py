@@ -312,10 +312,14 @@ class Database:
                     return outcomes
                 groups = {k: g for k, g in groups.items() if not supports_sqlite(g[0])}
         committing = False
+        # Generic operations first: they begin SQLAlchemy's transaction, which kinds working
+        # on the driver's connection (RunWrites on PostgreSQL) then join instead of committing
+        # on their own.
+        ordered = sorted(groups.values(), key=lambda group: group[0] is not OPERATIONS)
         async with self._exclusive(), self.writer.connect() as conn:
             try:
                 async with conn.begin():
-                    for kind, indexes in groups.values():
+                    for kind, indexes in ordered:
                         # A lone item needs no savepoint: its failure rolls back only itself.
                         results = await kind.apply(
                             conn, [batch[i].item for i in indexes], careful and len(batch) > 1

@@ -120,12 +120,20 @@ async def _apply_pg(conn: Any, items: list[RunWrite]) -> list[tuple[bool, Any]]:
     outcome follows; one round trip and one commit. A batch with params must read the stored
     params under the lock before it knows which items may write, so it takes an explicit
     transaction. Either way a replay after a lost connection is harmless: every write of a
-    batch is idempotent.
+    batch is idempotent (a loss during that transaction's COMMIT is replayed too). In a batch
+    that also has generic operations the Database runs this kind last, inside SQLAlchemy's
+    open transaction, so the batch still commits once.
     """
     if not any(w.params for w in items):
         found = await conn.fetch(_pg_write_sql(), _run_ids(items), *_pg_args(_rows(items)))
         return _outcomes(_run_errors(items, found)[0])
-    own = contextlib.nullcontext() if conn.is_in_transaction() else conn.transaction()
+    # Read committed whatever the server's default: the params read must see what the
+    # previous holder of the lock committed.
+    own = (
+        contextlib.nullcontext()
+        if conn.is_in_transaction()
+        else conn.transaction(isolation="read_committed")
+    )
     async with own:
         errors, _ = _run_errors(items, await conn.fetch(_PG_LOCK_RUNS, _run_ids(items)))
         wanted = _params_to_check(items, errors)
@@ -148,10 +156,11 @@ def _pg_args(rows: "_Rows") -> list[str]:
 
 
 # Runs are locked in id order, so concurrent writers to one run take turns (the params read
-# below cannot be raced) and never deadlock each other.
+# below cannot be raced) and never deadlock each other. NO KEY UPDATE (what an UPDATE of the
+# run takes) still lets other transactions insert rows that reference the run.
 _PG_LOCK_RUNS = (
     "SELECT run_uuid, lifecycle_stage, experiment_id FROM runs"
-    " WHERE run_uuid = ANY($1::text[]) ORDER BY run_uuid FOR UPDATE"
+    " WHERE run_uuid = ANY($1::text[]) ORDER BY run_uuid FOR NO KEY UPDATE"
 )
 _PG_PARAMS = (
     "SELECT run_uuid, key, value FROM params"
