@@ -88,3 +88,39 @@ async def test_0006_backfills_the_experiment_of_latest_metrics_and_downgrades(em
         assert count == 2
     finally:
         await engine.dispose()
+
+
+async def test_0008_moves_the_experiments_version_on_changes_and_downgrades(empty_uri: str):
+    off_loop(migrate.upgrade, empty_uri)
+    engine = make_engine(empty_uri)
+    version = sa.text("SELECT version FROM data_versions WHERE name = 'experiments'")
+    try:
+        async with engine.connect() as conn:
+            start = (await conn.execute(version)).scalar_one()
+        for change in (
+            "INSERT INTO experiments VALUES (7, 'e', 'x', 'active', 0, 0)",
+            "INSERT INTO experiment_tags VALUES (7, 'k', 'v')",
+            "UPDATE experiment_tags SET value = 'w'",
+            "DELETE FROM experiment_tags",
+            "UPDATE experiments SET name = 'f' WHERE experiment_id = 7",
+            "DELETE FROM experiments WHERE experiment_id = 7",
+        ):
+            async with engine.begin() as conn:
+                await conn.execute(sa.text(change))
+            async with engine.connect() as conn:
+                now = (await conn.execute(version)).scalar_one()
+            assert now != start, change
+            start = now
+        async with engine.connect() as conn:  # a rolled-back change leaves it alone
+            await conn.execute(sa.text("UPDATE experiments SET name = 'g'"))
+            await conn.rollback()
+            assert (await conn.execute(version)).scalar_one() == start
+        off_loop(_alembic, empty_uri, "downgrade", "0007")
+        await engine.dispose()
+        async with engine.begin() as conn:  # no trigger left to fail on the missing table
+            await conn.execute(sa.text("UPDATE experiments SET name = 'h'"))
+            tables = await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names())
+        assert "data_versions" not in tables
+        off_loop(_alembic, empty_uri, "upgrade", "head")
+    finally:
+        await engine.dispose()
