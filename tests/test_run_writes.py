@@ -3,6 +3,7 @@ logging to the same runs at once, and a deadlock reported by the database being 
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncIterator
 
 import pytest
@@ -157,6 +158,35 @@ async def test_a_batch_writes_only_for_its_active_runs(database):
     assert kept["info"]["run_name"] == "kept"
     lost = await runs.get(deleted)
     assert "metrics" not in lost["data"] and lost["info"]["run_name"] != "lost"
+
+
+async def test_the_first_sent_of_equally_ranked_points_is_the_latest(database):
+    """RunData.metrics shows the point of the greatest (step, timestamp, value); among equals
+    (NaN is stored as 0) the first sent, within a batch and against stored points alike.
+    Points naming a model are stored with it beside points that do not."""
+    nan_first, zero_first = await _runs(database, 2)
+    data = RunDataService(database)
+    nan, zero = Metric("m", math.nan, 5, 3), Metric("m", 0.0, 5, 3)
+    older = Metric("m", 9.0, 9, 2)
+    await asyncio.gather(
+        data.log_batch(
+            nan_first, [older, nan, zero, Metric("x", 1.0, 1, 1, model_id="m-1")], [], []
+        ),
+        data.log_batch(zero_first, [zero, older, nan, Metric("x", 2.0, 2, 2)], [], []),
+    )
+    await data.log_batch(nan_first, [zero], [], [])
+    runs = RunService(database)
+
+    def latest(run: dict) -> dict:
+        return {m["key"]: m["value"] for m in run["data"]["metrics"]}
+
+    assert latest(await runs.get(nan_first)) == {"m": "NaN", "x": 1.0}
+    assert latest(await runs.get(zero_first)) == {"m": 0.0, "x": 2.0}
+    metrics = MetricService(database)
+    history = await metrics.history(nan_first, "x", max_results=None, page_token=None)
+    assert [row[5] for row in history.metrics.rows] == ["m-1"]
+    history = await metrics.history(zero_first, "m", max_results=None, page_token=None)
+    assert len(history.metrics.rows) == 3
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)

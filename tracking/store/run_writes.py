@@ -8,6 +8,7 @@ carries one request or hundreds.
 
 import contextlib
 import functools
+import operator
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -294,19 +295,22 @@ _RAISE_LATEST = (
 )
 _SET_TAGS = upsert_clause(tags, ["run_uuid", "key"], ["value"])
 
-MetricRow = tuple[str, str, int, int, float, bool, str | None, str | None, str | None]
+# (table, columns, rows, ON CONFLICT clause)
+Insert = tuple[sa.Table, Sequence[str], Sequence[Sequence[Any]], str]
+MetricRow = tuple[str, str, int, int, float, int, str | None, str | None, str | None]
+# A point without model or dataset (most of them) is inserted without those columns: binding
+# None costs sqlite3 an adapter lookup per value (see stored_value).
+_PLAIN_METRIC_COLUMNS = _METRIC_COLUMNS[:6]
 
 
 class _Rows(NamedTuple):
     params: list[tuple[str, str, str]]
     metrics: list[MetricRow]
-    latest: list[tuple[str, str, int, int, float, bool]]
+    latest: list[tuple[str, str, int, int, float, int]]
     tags: list[tuple[str, str, str]]
     names: list[tuple[str, str]]  # (run_id, name) for mlflow.runName tags
 
-    def tables(
-        self, experiments: dict[str, int] | None = None
-    ) -> list[tuple[sa.Table, Sequence[str], Sequence[Sequence[Any]], str]]:
+    def tables(self, experiments: dict[str, int] | None = None) -> list[Insert]:
         """(table, columns, rows, ON CONFLICT clause) of every table's insert, in order.
 
         A latest metric row carries its run's experiment when `experiments` is given (SQLite);
@@ -323,39 +327,61 @@ class _Rows(NamedTuple):
             (tags, ("run_uuid", "key", "value"), self.tags, _SET_TAGS),
         ]
 
-    def inserts(
-        self, experiments: dict[str, int]
-    ) -> list[tuple[sa.Table, Sequence[str], Sequence[Sequence[Any]], str]]:
-        """The inserts that have rows (SQLite's)."""
-        return [insert for insert in self.tables(experiments) if insert[2]]
+    def inserts(self, experiments: dict[str, int]) -> list[Insert]:
+        """The inserts that have rows (SQLite's), metrics split by whether they name a model
+        or dataset."""
+        out: list[Insert] = []
+        for table, columns, rows, conflict in self.tables(experiments):
+            if table is metrics:
+                plain, named = _split_named(self.metrics)
+                if named:
+                    out.append((table, columns, named, conflict))
+                columns, rows = _PLAIN_METRIC_COLUMNS, plain
+            if rows:
+                out.append((table, columns, rows, conflict))
+        return out
+
+
+def _split_named(rows: list[MetricRow]) -> tuple[list[Sequence[Any]], list[MetricRow]]:
+    """(the first six columns of rows naming no model or dataset, the rows that name one)."""
+    plain: list[Sequence[Any]] = []
+    named: list[MetricRow] = []
+    for row in rows:
+        if row[6] is None and row[7] is None and row[8] is None:
+            plain.append(row[:6])
+        else:
+            named.append(row)
+    return plain, named
 
 
 def _rows(items: list[RunWrite]) -> _Rows:
     param_rows: dict[tuple[str, str], str] = {}
     tag_rows: dict[tuple[str, str], str] = {}
     metric_rows: list[MetricRow] = []
-    latest: dict[tuple[str, str], MetricRow] = {}
     for write in items:
+        run_id = write.run_id
         for key, value in write.params:
-            param_rows.setdefault((write.run_id, key), value)
+            param_rows.setdefault((run_id, key), value)
         for key, value in write.tags:
-            tag_rows[(write.run_id, key)] = value  # last writer wins
-        for point in write.metrics:
-            row = _metric_row(write.run_id, point)
-            metric_rows.append(row)
-            best = latest.get((write.run_id, point.key))
-            if best is None or _rank(row) > _rank(best):
-                latest[(write.run_id, point.key)] = row
-    # Rows go in key order so two transactions touching the same rows lock them in the same
-    # order and cannot deadlock each other.
-    metric_rows.sort(key=lambda m: (m[0], m[1], m[2], m[3]))
+            tag_rows[(run_id, key)] = value  # last writer wins
+        metric_rows.extend(_metric_row(run_id, point) for point in write.metrics)
+    # Rows go in one total order (run, key, then MLflow's rank for the value shown in
+    # RunData.metrics: step, timestamp, value; descending) so two transactions touching the same
+    # rows lock them in the same order and cannot deadlock each other. Each (run, key)'s first
+    # row is then its latest, the earliest sent among equals (the sort is stable), as MLflow
+    # keeps the first of equally ranked points.
+    metric_rows.sort(key=_ORDER, reverse=True)
+    latest = {(m[0], m[1]): m for m in reversed(metric_rows)}
     return _Rows(
         params=[(*k, v) for k, v in sorted(param_rows.items())],
         metrics=metric_rows,
-        latest=[(r[0], r[1], r[3], r[2], r[4], r[5]) for _, r in sorted(latest.items())],
+        latest=[(r[0], r[1], r[3], r[2], r[4], r[5]) for r in latest.values()],
         tags=[(*k, v) for k, v in sorted(tag_rows.items())],
         names=[(r, v) for (r, k), v in sorted(tag_rows.items()) if k == RUN_NAME_TAG],
     )
+
+
+_ORDER = operator.itemgetter(0, 1, 3, 2, 4)
 
 
 def _metric_row(run_id: str, point: Metric) -> MetricRow:
@@ -371,8 +397,3 @@ def _metric_row(run_id: str, point: Metric) -> MetricRow:
         point.dataset_name,
         point.dataset_digest,
     )
-
-
-def _rank(row: MetricRow) -> tuple[int, int, float]:
-    # MLflow's rule for the value shown in RunData.metrics: (step, timestamp, value).
-    return (row[3], row[2], row[4])
