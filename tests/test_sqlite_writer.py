@@ -82,30 +82,69 @@ async def test_run_writes_and_other_writes_share_a_batch(backend_uri: str):
         await db.close()
 
 
+class _Statements:
+    """A batch kind running each item's SQL on the direct writer: its outcome is the first
+    row's first column of the last statement, and a failing statement fails the batch. It
+    notes the size of every batch it applies (one per transaction)."""
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def apply_sqlite(
+        self, conn: sqlite3.Connection, items: list[list[str]], prepared: list[None]
+    ) -> list[tuple[bool, object]]:
+        self.batches.append(len(items))
+        outcomes: list[tuple[bool, object]] = []
+        for statements in items:
+            row = None
+            for sql in statements:
+                row = conn.execute(sql).fetchone()
+            outcomes.append((True, None if row is None else row[0]))
+        return outcomes
+
+
 async def test_a_failing_transaction_rolls_back_and_releases_the_lock(backend_uri: str):
     path = _path(backend_uri)
     lock = WriterLock(f"{path}-writer.lock")
     writer = SqliteWriter(path, lock)
-
-    def insert_then_fail(conn: sqlite3.Connection) -> None:
-        conn.execute(
-            "INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time,"
-            " last_update_time) VALUES ('half', '', 'active', 0, 0)"
-        )
-        conn.execute("SELECT * FROM no_such_table")
-
+    kind = _Statements()
+    insert = (
+        "INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time,"
+        " last_update_time) VALUES ('half', '', 'active', 0, 0)"
+    )
     try:
         with pytest.raises(sa.exc.OperationalError, match="no_such_table"):
-            await writer.run(insert_then_fail)
-
-        def count(conn: sqlite3.Connection) -> int:
-            return int(conn.execute("SELECT count(*) FROM experiments").fetchone()[0])
-
+            await writer.submit(kind, [insert, "SELECT * FROM no_such_table"])
         # Would block forever if the lock had been kept.
-        assert await asyncio.wait_for(writer.run(count), timeout=10) == 0
+        count = writer.submit(kind, ["SELECT count(*) FROM experiments"])
+        assert await asyncio.wait_for(count, timeout=10) == 0
     finally:
         await writer.close()
         lock.close()
+
+
+async def test_requests_queued_while_the_lock_is_held_join_one_transaction(backend_uri: str):
+    """While another process holds the write lock, queued items wait; once it is free they
+    commit together, and every caller gets its own outcome."""
+    path = _path(backend_uri)
+    other = WriterLock(f"{path}-writer.lock")  # another process's descriptor: its own flock
+    lock = WriterLock(f"{path}-writer.lock")
+    writer = SqliteWriter(path, lock)
+    kind = _Statements()
+    try:
+        await asyncio.to_thread(other.acquire)
+        first = writer.submit(kind, ["SELECT 1"])
+        await asyncio.sleep(0.2)  # the writer has taken `first` and waits for the lock
+        rest = [writer.submit(kind, [f"SELECT {n}"]) for n in range(2, 6)]
+        await asyncio.sleep(0.1)
+        assert not first.done()
+        other.release()
+        assert await asyncio.wait_for(asyncio.gather(first, *rest), timeout=10) == [1, 2, 3, 4, 5]
+        assert kind.batches == [5]
+    finally:
+        await writer.close()
+        lock.close()
+        other.close()
 
 
 async def test_commits_are_visible_to_other_connections_and_processes(backend_uri: str):

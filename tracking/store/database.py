@@ -7,14 +7,14 @@ A write is an item of a batch kind. Generic operations (a coroutine taking a con
 after another; if one fails, the transaction is rolled back and the batch replayed with each
 operation in its own SAVEPOINT, so a failure never undoes another request's changes. Kinds that
 know how to merge (RunWrites) apply all their items with a few set-based statements. On a SQLite
-file, kinds that can also run on sqlite3 itself (`apply_sqlite`) are committed in one call on the
-direct writer's thread (store/sqlite_writer.py), the rest of a batch on the async writer.
+file, kinds that can also run on sqlite3 itself (`apply_sqlite`) are queued to the direct
+writer's thread, which group-commits them itself (store/sqlite_writer.py); the rest go through
+the async writer.
 """
 
 import asyncio
 import contextlib
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
@@ -169,7 +169,9 @@ class Database:
         self._writer_lock = WriterLock(path) if path else None
         file = database_path(uri) if sqlite else None
         self._sqlite_writer = (
-            SqliteWriter(file, self._writer_lock) if file and self._writer_lock else None
+            SqliteWriter(file, self._writer_lock, max_batch=max_batch_ops, translate=_translate)
+            if file and self._writer_lock
+            else None
         )
         self.max_batch_ops = max_batch_ops
         self._queue: list[_Pending] = []
@@ -232,9 +234,13 @@ class Database:
         return result
 
     async def submit(self, kind: BatchKind, item: Any) -> Any:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(kind, item, future))
-        self._wakeup.set()
+        future: asyncio.Future[Any]
+        if self._sqlite_writer is not None and supports_sqlite(kind):
+            future = self._sqlite_writer.submit(kind, item)
+        else:
+            future = asyncio.get_running_loop().create_future()
+            self._queue.append(_Pending(kind, item, future))
+            self._wakeup.set()
         # Shielded: a client that goes away does not cancel a write others are batched with.
         return await asyncio.shield(future)
 
@@ -304,13 +310,6 @@ class Database:
         for index, pending in enumerate(batch):
             groups.setdefault(id(pending.kind), (pending.kind, []))[1].append(index)
         outcomes: list[tuple[bool, Any]] = [(False, None)] * len(batch)
-        if self._sqlite_writer is not None:
-            direct = [g for g in groups.values() if supports_sqlite(g[0])]
-            if direct:
-                await self._apply_direct(batch, direct, outcomes)
-                if len(direct) == len(groups):
-                    return outcomes
-                groups = {k: g for k, g in groups.items() if not supports_sqlite(g[0])}
         committing = False
         # Generic operations first: they begin SQLAlchemy's transaction, which kinds working
         # on the driver's connection (RunWrites on PostgreSQL) then join instead of committing
@@ -335,25 +334,6 @@ class Database:
                 await _invalidate(conn, exc)
                 raise _Disconnected(exc) from exc
         return outcomes
-
-    async def _apply_direct(
-        self,
-        batch: list[_Pending],
-        groups: list[tuple[BatchKind, list[int]]],
-        outcomes: list[tuple[bool, Any]],
-    ) -> None:
-        """The groups whose kind runs on sqlite3 itself, as one transaction in its thread."""
-        assert self._sqlite_writer is not None
-
-        def body(conn: sqlite3.Connection) -> list[list[tuple[bool, Any]]]:
-            return [
-                kind.apply_sqlite(conn, [batch[i].item for i in indexes])  # type: ignore[attr-defined]
-                for kind, indexes in groups
-            ]
-
-        for (_, indexes), results in zip(groups, await self._sqlite_writer.run(body), strict=True):
-            for index, result in zip(indexes, results, strict=True):
-                outcomes[index] = result
 
 
 class _Disconnected(Exception):

@@ -25,6 +25,10 @@ from tracking.store.run_data import stored_value
 from tracking.store.runs import driver
 from tracking.store.tables import latest_metrics, metrics, params, runs, tags
 
+# (table, columns, rows, ON CONFLICT clause)
+Insert = tuple[sa.Table, Sequence[str], Sequence[Sequence[Any]], str]
+MetricRow = tuple[str, str, int, int, float, int, str | None, str | None, str | None]
+
 
 @dataclass(frozen=True)
 class RunWrite:
@@ -80,10 +84,18 @@ class RunWrites:
                 )
         return _outcomes(errors)
 
+    def prepare_sqlite(self, item: RunWrite) -> list[MetricRow]:
+        """An item's metric rows, made by the direct writer before it waits for the lock."""
+        return [_metric_row(item.run_id, point) for point in item.metrics]
+
     def apply_sqlite(
-        self, conn: sqlite3.Connection, items: list[RunWrite]
+        self,
+        conn: sqlite3.Connection,
+        items: list[RunWrite],
+        prepared: list[list[MetricRow]] | None = None,
     ) -> list[tuple[bool, Any]]:
-        """`apply` on a plain sqlite3 connection inside an open transaction (blocking)."""
+        """`apply` on a plain sqlite3 connection inside an open transaction (blocking), with
+        each item's `prepare_sqlite` rows if made."""
         run_ids = sorted({w.run_id for w in items})
         found = conn.execute(
             f"SELECT run_uuid, lifecycle_stage, experiment_id FROM runs"
@@ -99,9 +111,11 @@ class RunWrites:
                 [*wanted[0], *wanted[1]],
             ).fetchall()
             _param_errors(items, errors, known)
-        survivors = [w for w, e in zip(items, errors, strict=True) if e is None]
-        if survivors:
-            rows = _rows(survivors)
+        kept = [i for i, e in enumerate(errors) if e is None]
+        if kept:
+            rows = _rows(
+                [items[i] for i in kept], None if prepared is None else [prepared[i] for i in kept]
+            )
             for table, columns, values, conflict in rows.inserts(experiments):
                 conn.executemany(sqlite_insert_sql(table, columns, conflict), values)
             if rows.names:
@@ -295,9 +309,6 @@ _RAISE_LATEST = (
 )
 _SET_TAGS = upsert_clause(tags, ["run_uuid", "key"], ["value"])
 
-# (table, columns, rows, ON CONFLICT clause)
-Insert = tuple[sa.Table, Sequence[str], Sequence[Sequence[Any]], str]
-MetricRow = tuple[str, str, int, int, float, int, str | None, str | None, str | None]
 # A point without model or dataset (most of them) is inserted without those columns: binding
 # None costs sqlite3 an adapter lookup per value (see stored_value).
 _PLAIN_METRIC_COLUMNS = _METRIC_COLUMNS[:6]
@@ -354,17 +365,21 @@ def _split_named(rows: list[MetricRow]) -> tuple[list[Sequence[Any]], list[Metri
     return plain, named
 
 
-def _rows(items: list[RunWrite]) -> _Rows:
+def _rows(items: list[RunWrite], prepared: list[list[MetricRow]] | None = None) -> _Rows:
+    """Every table's rows for `items`; `prepared` holds each item's metric rows if made."""
     param_rows: dict[tuple[str, str], str] = {}
     tag_rows: dict[tuple[str, str], str] = {}
     metric_rows: list[MetricRow] = []
-    for write in items:
+    for index, write in enumerate(items):
         run_id = write.run_id
         for key, value in write.params:
             param_rows.setdefault((run_id, key), value)
         for key, value in write.tags:
             tag_rows[(run_id, key)] = value  # last writer wins
-        metric_rows.extend(_metric_row(run_id, point) for point in write.metrics)
+        if prepared is not None:
+            metric_rows.extend(prepared[index])
+        else:
+            metric_rows.extend(_metric_row(run_id, point) for point in write.metrics)
     # Rows go in one total order (run, key, then MLflow's rank for the value shown in
     # RunData.metrics: step, timestamp, value; descending) so two transactions touching the same
     # rows lock them in the same order and cannot deadlock each other. Each (run, key)'s first

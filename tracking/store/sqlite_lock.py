@@ -5,11 +5,16 @@ SQLite's busy handler in growing steps (1, 2, 5, 10, ... ms) and wakes late; und
 stretches every write. An exclusive flock() on a sidecar file, taken in a thread before BEGIN
 IMMEDIATE, blocks instead and returns the moment the holder releases it. SQLite's own locking
 stays in force; this only orders the writers of one host (SQLite cannot span hosts anyway).
+
+A process has two writers (the async one and the direct writer's thread) sharing the lock
+file's descriptor, and flock() is held per open file, not per thread: a mutex orders the two
+inside the process before either takes the flock.
 """
 
 import asyncio
 import fcntl
 import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -33,24 +38,35 @@ class WriterLock:
     def __init__(self, path: str) -> None:
         self.path = path
         self._fd: int | None = None
+        self._mutex = threading.Lock()
 
     def _open(self) -> int:
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         return self._fd
 
-    def fileno(self) -> int:
-        """The lock file's descriptor, for a thread that takes the lock with flock() itself."""
-        return self._open()
+    def acquire(self) -> None:
+        """Take the lock (blocking): first within the process, then across processes."""
+        self._mutex.acquire()
+        try:
+            fcntl.flock(self._open(), fcntl.LOCK_EX)
+        except BaseException:
+            self._mutex.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            fcntl.flock(self._open(), fcntl.LOCK_UN)
+        finally:
+            self._mutex.release()
 
     @asynccontextmanager
     async def held(self) -> AsyncIterator[None]:
-        fd = self._open()
-        await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+        await asyncio.to_thread(self.acquire)
         try:
             yield
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            self.release()
 
     def close(self) -> None:
         if self._fd is not None:
