@@ -118,6 +118,13 @@ async def test_a_failing_transaction_rolls_back_and_releases_the_lock(backend_ur
         # Would block forever if the lock had been kept.
         count = writer.submit(kind, ["SELECT count(*) FROM experiments"])
         assert await asyncio.wait_for(count, timeout=10) == 0
+        # A COMMIT that fails (a deferred foreign key) leaves SQLite's transaction open: it is
+        # rolled back, and the next batch begins afresh.
+        orphan = "INSERT INTO tags (run_uuid, key, value) VALUES ('no-such-run', 'k', 'v')"
+        with pytest.raises(sa.exc.IntegrityError, match="FOREIGN KEY"):
+            await writer.submit(kind, ["PRAGMA defer_foreign_keys = ON", insert, orphan])
+        count = writer.submit(kind, ["SELECT count(*) FROM experiments"])
+        assert await asyncio.wait_for(count, timeout=10) == 0
     finally:
         await writer.close()
         lock.close()

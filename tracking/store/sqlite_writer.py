@@ -165,11 +165,12 @@ class SqliteWriter:
                 if gather:
                     batch.extend(self._take(self.max_batch - len(batch)))
                 outcomes = _apply(conn, batch)
+                conn.execute("COMMIT")
             except BaseException:
-                if conn.in_transaction:  # SQLite ends some failed transactions itself
+                # SQLite ends some failed transactions itself; a failed COMMIT leaves it open.
+                if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
             return outcomes
         finally:
             self.lock.release()
