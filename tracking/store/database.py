@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tracking.errors import MlflowError, TemporarilyUnavailable
 from tracking.store.engine import is_sqlite, make_engine
+from tracking.store.outcomes import settle
 from tracking.store.sqlite_lock import WriterLock, lock_path
 from tracking.store.sqlite_writer import SqliteWriter, database_path, supports_sqlite
 
@@ -283,13 +284,8 @@ class Database:
                     continue
                 self._fail(batch, exc)
                 return
-            for pending, (ok, value) in zip(batch, outcomes, strict=True):
-                if pending.future.done():
-                    continue
-                if ok:
-                    pending.future.set_result(value)
-                else:
-                    pending.future.set_exception(value)
+            for pending, outcome in zip(batch, outcomes, strict=True):
+                settle(pending.future, outcome)
             return
 
     def _fail(self, batch: list[_Pending], exc: BaseException) -> None:

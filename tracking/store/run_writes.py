@@ -92,10 +92,10 @@ class RunWrites:
         self,
         conn: sqlite3.Connection,
         items: list[RunWrite],
-        prepared: list[list[MetricRow]] | None = None,
+        prepared: list[list[MetricRow]],
     ) -> list[tuple[bool, Any]]:
-        """`apply` on a plain sqlite3 connection inside an open transaction (blocking), with
-        each item's `prepare_sqlite` rows if made."""
+        """`apply` on a plain sqlite3 connection inside an open transaction (blocking), given
+        each item's `prepare_sqlite` rows."""
         run_ids = sorted({w.run_id for w in items})
         found = conn.execute(
             f"SELECT run_uuid, lifecycle_stage, experiment_id FROM runs"
@@ -113,9 +113,7 @@ class RunWrites:
             _param_errors(items, errors, known)
         kept = [i for i, e in enumerate(errors) if e is None]
         if kept:
-            rows = _rows(
-                [items[i] for i in kept], None if prepared is None else [prepared[i] for i in kept]
-            )
+            rows = _rows([items[i] for i in kept], [prepared[i] for i in kept])
             for table, columns, values, conflict in rows.inserts(experiments):
                 conn.executemany(sqlite_insert_sql(table, columns, conflict), values)
             if rows.names:

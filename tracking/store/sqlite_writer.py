@@ -30,11 +30,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from tracking.store.engine import SQLITE_PRAGMAS
+from tracking.store.outcomes import Outcome, settle
 from tracking.store.sqlite_lock import WriterLock, database_file
 
 log = logging.getLogger(__name__)
 
-Outcome = tuple[bool, Any]
 _MAX_ATTEMPTS = 5
 
 
@@ -213,10 +213,5 @@ def _settle(
 
 
 def _set_outcomes(settled: list[tuple[_Queued, Outcome]]) -> None:
-    for queued, (ok, value) in settled:
-        if queued.future.done():
-            continue
-        if ok:
-            queued.future.set_result(value)
-        else:
-            queued.future.set_exception(value)
+    for queued, outcome in settled:
+        settle(queued.future, outcome)
