@@ -22,10 +22,9 @@ from tracking.services.validation import (
     validate_run_name,
     validate_tag,
 )
-from tracking.store import experiments as experiment_store
-from tracking.store import run_data
 from tracking.store import runs as store
 from tracking.store.database import Database
+from tracking.store.run_lifecycle import ExperimentState, NewRun, RunChange, RunCreates, RunUpdates
 from tracking.store.run_search import search_run_ids
 
 
@@ -48,12 +47,46 @@ async def require_run(conn: AsyncConnection, run_id: str) -> Any:
 
 async def require_active_run(conn: AsyncConnection, run_id: str) -> Any:
     state = await require_run(conn, run_id)
-    if state.lifecycle_stage != ACTIVE:
-        raise InvalidParameterValue(
-            f"The run {run_id} must be in the 'active' state. "
-            f"Current state is {state.lifecycle_stage}."
-        )
+    check_active(run_id, state.lifecycle_stage)
     return state
+
+
+def check_active(run_id: str, stage: str | None) -> None:
+    """Refuses changing a run that is missing (stage None) or not active."""
+    if stage is None:
+        raise run_not_found(run_id)
+    if stage != ACTIVE:
+        raise InvalidParameterValue(
+            f"The run {run_id} must be in the 'active' state. Current state is {stage}."
+        )
+
+
+def plan_run(new: NewRun, experiment: ExperimentState) -> RunInfo:
+    """The new run's RunInfo, given its experiment's (lifecycle stage, artifact location)."""
+    if experiment is None:
+        raise not_found(new.experiment_id)
+    stage, artifact_location = experiment
+    if stage != ACTIVE:
+        raise InvalidParameterValue(
+            f"The experiment {new.experiment_id} must be in the 'active' state. "
+            f"Current state is {stage}."
+        )
+    return RunInfo(
+        run_id=new.run_id,
+        experiment_id=new.experiment_id,
+        run_name=new.name,
+        user_id=new.user_id,
+        status="RUNNING",
+        start_time=new.start_time,
+        end_time=None,
+        artifact_uri=uris.join(artifact_location, new.run_id, "artifacts"),
+        lifecycle_stage=ACTIVE,
+    )
+
+
+# Batch kinds: creates and updates are group-committed set-based, on SQLite by its direct writer.
+RUN_CREATES = RunCreates(plan_run)
+RUN_UPDATES = RunUpdates(check_active)
 
 
 async def load_run(conn: AsyncConnection, run_id: str) -> dict[str, Any]:
@@ -91,46 +124,17 @@ class RunService:
         name = run_name or named or generate_run_name()
         if not named:
             checked.append((RUN_NAME_TAG, name))
-        run_id = uuid.uuid4().hex
-
-        async def op(conn: AsyncConnection) -> Run:
-            state = await experiment_store.experiment_state(conn, parsed)
-            if state is None:
-                raise not_found(parsed)
-            if state.lifecycle_stage != ACTIVE:
-                raise InvalidParameterValue(
-                    f"The experiment {parsed} must be in the 'active' state. "
-                    f"Current state is {state.lifecycle_stage}."
-                )
-            info = RunInfo(
-                run_id=run_id,
-                experiment_id=parsed,
-                run_name=name,
-                user_id=user_id or "",
-                status="RUNNING",
-                start_time=now_ms() if start_time is None else start_time,
-                end_time=None,
-                artifact_uri=uris.join(state.artifact_location, run_id, "artifacts"),
-                lifecycle_stage=ACTIVE,
-            )
-            await store.insert_run(
-                conn,
-                run_uuid=run_id,
-                experiment_id=parsed,
-                name=name,
-                user_id=info.user_id,
-                status=info.status,
-                start_time=info.start_time,
-                end_time=None,
-                lifecycle_stage=ACTIVE,
-                artifact_uri=info.artifact_uri,
-                deleted_time=None,
-            )
-            run_tags = dict(checked)  # a repeated key keeps its last value
-            await run_data.upsert_tags(conn, run_id, sorted(run_tags.items()))
-            return Run(info=info, tags=run_tags)
-
-        return await self.db.write(op)
+        run_tags = dict(checked)  # a repeated key keeps its last value
+        new = NewRun(
+            run_id=uuid.uuid4().hex,
+            experiment_id=parsed,
+            name=name,
+            user_id=user_id or "",
+            start_time=now_ms() if start_time is None else start_time,
+            tags=tuple(sorted(run_tags.items())),
+        )
+        info: RunInfo = await self.db.submit(RUN_CREATES, new)
+        return Run(info=info, tags=run_tags)
 
     async def get(self, run_id: str) -> dict[str, Any]:
         return await self.db.read(lambda conn: load_run(conn, run_id))
@@ -144,22 +148,9 @@ class RunService:
         run_name: str | None,
     ) -> RunInfo:
         validate_run_name(run_name)
-
-        async def op(conn: AsyncConnection) -> RunInfo:
-            await require_active_run(conn, run_id)
-            values: dict[str, Any] = {}
-            if status is not None:
-                values["status"] = status
-            if end_time is not None:
-                values["end_time"] = end_time
-            if run_name:
-                values["name"] = run_name
-                await run_data.upsert_tags(conn, run_id, [(RUN_NAME_TAG, run_name)])
-            if values:
-                await store.update_run(conn, run_id, **values)
-            return (await store.run_infos(conn, [run_id]))[run_id]
-
-        return await self.db.write(op)
+        change = RunChange(run_id, status=status, end_time=end_time, name=run_name or None)
+        info: RunInfo = await self.db.submit(RUN_UPDATES, change)
+        return info
 
     async def delete(self, run_id: str) -> None:
         await self._set_lifecycle(run_id, DELETED)

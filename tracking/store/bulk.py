@@ -76,6 +76,11 @@ def sqlite_insert_sql(table: sa.Table, columns: Sequence[str], conflict: str) ->
     return f"INSERT INTO {_quote(table.name)} ({names}) VALUES ({marks}) {conflict}"
 
 
+def sqlite_marks(values: Sequence[Any]) -> str:
+    """The `?` marks of an IN list of `values`."""
+    return ", ".join("?" for _ in values)
+
+
 def upsert_clause(table: sa.Table, keys: Sequence[str], updates: Sequence[str]) -> str:
     sets = ", ".join(f"{_quote(c)} = EXCLUDED.{_quote(c)}" for c in updates)
     return f"ON CONFLICT ({', '.join(_quote(k) for k in keys)}) DO UPDATE SET {sets}"

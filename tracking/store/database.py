@@ -307,10 +307,10 @@ class Database:
             groups.setdefault(id(pending.kind), (pending.kind, []))[1].append(index)
         outcomes: list[tuple[bool, Any]] = [(False, None)] * len(batch)
         committing = False
-        # Generic operations first: they begin SQLAlchemy's transaction, which kinds working
-        # on the driver's connection (RunWrites on PostgreSQL) then join instead of committing
-        # on their own.
-        ordered = sorted(groups.values(), key=lambda group: group[0] is not OPERATIONS)
+        # Kinds working through SQLAlchemy first: they begin its transaction, which kinds
+        # working on the driver's connection (RunWrites on PostgreSQL) then join instead of
+        # committing on their own.
+        ordered = sorted(groups.values(), key=lambda group: _driver_level(group[0]))
         async with self._exclusive(), self.writer.connect() as conn:
             try:
                 async with conn.begin():
@@ -330,6 +330,10 @@ class Database:
                 await _invalidate(conn, exc)
                 raise _Disconnected(exc) from exc
         return outcomes
+
+
+def _driver_level(kind: BatchKind) -> bool:
+    return bool(getattr(kind, "driver_level", False))
 
 
 class _Disconnected(Exception):

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracking.entities import ACTIVE, RUN_NAME_TAG, Metric
 from tracking.errors import InvalidParameterValue, MlflowError, ResourceDoesNotExist
-from tracking.store.bulk import pg_json_insert, sqlite_insert_sql, upsert_clause
+from tracking.store.bulk import pg_json_insert, sqlite_insert_sql, sqlite_marks, upsert_clause
 from tracking.store.run_data import stored_value
 from tracking.store.runs import driver
 from tracking.store.tables import latest_metrics, metrics, params, runs, tags
@@ -49,6 +49,10 @@ class RunWrites:
     in the writer's thread so that the whole transaction costs one hand-off instead of one per
     statement (store/sqlite_writer.py).
     """
+
+    # On PostgreSQL `apply` uses the driver's connection: the Database runs it after the kinds
+    # that go through SQLAlchemy, whose open transaction it then joins.
+    driver_level = True
 
     async def apply(
         self, conn: AsyncConnection, items: list[RunWrite], careful: bool
@@ -99,15 +103,16 @@ class RunWrites:
         run_ids = sorted({w.run_id for w in items})
         found = conn.execute(
             f"SELECT run_uuid, lifecycle_stage, experiment_id FROM runs"
-            f" WHERE run_uuid IN ({_marks(run_ids)})",
+            f" WHERE run_uuid IN ({sqlite_marks(run_ids)})",
             run_ids,
         ).fetchall()
         errors, experiments = _run_errors(items, found)
         wanted = _params_to_check(items, errors)
         if wanted is not None:
             known = conn.execute(
-                f"SELECT run_uuid, key, value FROM params WHERE run_uuid IN ({_marks(wanted[0])})"
-                f" AND key IN ({_marks(wanted[1])})",
+                "SELECT run_uuid, key, value FROM params"
+                f" WHERE run_uuid IN ({sqlite_marks(wanted[0])})"
+                f" AND key IN ({sqlite_marks(wanted[1])})",
                 [*wanted[0], *wanted[1]],
             ).fetchall()
             _param_errors(items, errors, known)
@@ -205,10 +210,6 @@ def _pg_write_sql() -> str:
         f" WHERE runs.run_uuid = e->>0 AND {_LIVE})"
     )
     return f"WITH {', '.join(parts)} SELECT run_uuid, lifecycle_stage, experiment_id FROM locked"
-
-
-def _marks(values: Sequence[Any]) -> str:
-    return ", ".join("?" for _ in values)
 
 
 def _outcomes(errors: list[MlflowError | None]) -> list[tuple[bool, Any]]:

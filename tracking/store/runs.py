@@ -38,7 +38,7 @@ async def update_run(conn: AsyncConnection, run_id: str, **values: Any) -> None:
 
 
 # RunInfo's field order; rows are unpacked by position (named Row access is slow in bulk).
-_INFO_COLUMNS = (
+INFO_COLUMNS = (
     runs.c.run_uuid,
     runs.c.experiment_id,
     runs.c.name,
@@ -52,7 +52,7 @@ _INFO_COLUMNS = (
 
 
 async def run_infos(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, RunInfo]:
-    rows = await conn.execute(sa.select(*_INFO_COLUMNS).where(runs.c.run_uuid.in_(ids)))
+    rows = await conn.execute(sa.select(*INFO_COLUMNS).where(runs.c.run_uuid.in_(ids)))
     return {row[0]: RunInfo(*row) for row in rows}
 
 
