@@ -1,8 +1,9 @@
 """Experiment endpoints."""
 
+import orjson
 from aiohttp import web
 
-from tracking.api.responses import empty, json_response
+from tracking.api.responses import empty, encoded_fields_response, json_response
 from tracking.api.wire import read_fields
 from tracking.entities import VIEW_TYPES
 from tracking.keys import EXPERIMENTS
@@ -40,12 +41,12 @@ async def search_experiments(request: web.Request) -> web.Response:
         order_by=body.strings("order_by"),
         page_token=body.string("page_token"),
     )
-    out: dict[str, object] = {}
-    if page.experiments:
-        out["experiments"] = page.experiments
+    out: dict[str, bytes] = {}
+    if page.count:
+        out["experiments"] = page.experiments_json
     if page.next_page_token:
-        out["next_page_token"] = page.next_page_token
-    return json_response(out)
+        out["next_page_token"] = orjson.dumps(page.next_page_token)
+    return encoded_fields_response(out)
 
 
 async def update_experiment(request: web.Request) -> web.Response:

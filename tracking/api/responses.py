@@ -15,3 +15,9 @@ EMPTY = b"{}"
 
 def empty() -> web.Response:
     return web.Response(body=EMPTY, content_type="application/json")
+
+
+def encoded_fields_response(fields: dict[str, bytes]) -> web.Response:
+    """A JSON object whose field values are already encoded JSON."""
+    parts = [orjson.dumps(name) + b":" + value for name, value in fields.items()]
+    return web.Response(body=b"{" + b",".join(parts) + b"}", content_type="application/json")

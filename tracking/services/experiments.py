@@ -33,7 +33,7 @@ from tracking.store.tables import experiments as experiments_table
 
 DEFAULT_EXPERIMENT_ID = 0
 DEFAULT_EXPERIMENT_NAME = "Default"
-# Bytes of experiments (as JSON, plus their queries) a process keeps in cached search pages;
+# Bytes of experiments (their JSON, plus their queries) a process keeps in cached search pages;
 # queries longer than CACHED_QUERY_CHARS are not cached (nobody repeats them).
 CACHED_BYTES = 32 << 20
 CACHED_QUERY_CHARS = 4096
@@ -41,9 +41,12 @@ CACHED_QUERY_CHARS = 4096
 
 @dataclass(frozen=True)
 class ExperimentPage:
-    """A search page; it may be a cached page other requests share: never modify it."""
+    """A search page, kept encoded: cached pages are what a process holds most of, and as
+    Python dicts they took ~3x the memory of their JSON (+160 MB RSS per server when a client
+    walked many distinct pages)."""
 
-    experiments: list[dict[str, Any]]  # as Experiment.to_dict() gives them
+    experiments_json: bytes  # a JSON array of Experiment.to_dict()s
+    count: int
     next_page_token: str | None
 
 
@@ -173,10 +176,10 @@ class ExperimentService:
                 limit=limit + 1,
             )
             page, token = tokens.split_page(found, offset, limit)
-            result = ExperimentPage(list(page), token)
+            result = ExperimentPage(orjson.dumps(page), len(page), token)
             query_chars = len(filter_string or "") + sum(map(len, order_by))
             if query_chars <= CACHED_QUERY_CHARS:
-                weight = len(orjson.dumps(result.experiments)) + query_chars
+                weight = len(result.experiments_json) + query_chars
                 self._pages.put(query, version, result, weight)
             return result
 
