@@ -60,16 +60,6 @@ async def lifecycle_of(
     return (await conn.execute(query)).scalar_one_or_none()
 
 
-async def experiment_state(conn: AsyncConnection, experiment_id: int) -> Any:
-    """(lifecycle_stage, artifact_location), or None when the experiment does not exist."""
-    result = await conn.execute(
-        sa.select(experiments.c.lifecycle_stage, experiments.c.artifact_location).where(
-            experiments.c.experiment_id == experiment_id
-        )
-    )
-    return result.first()
-
-
 # One statement: the experiments and their tags, one row per tag (or one per untagged experiment).
 _BY_IDS_SQL = """
 SELECT e.experiment_id, e."name", e.artifact_location, e.lifecycle_stage, e.creation_time,

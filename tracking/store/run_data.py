@@ -1,22 +1,12 @@
 """SQL for a run's tags outside the merged write path, and how metric values are stored."""
 
 import math
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracking.entities import FLOAT_MAX
-from tracking.store.dialect import upsert
 from tracking.store.tables import tags
-
-
-async def upsert_tags(conn: AsyncConnection, run_id: str, items: Sequence[tuple[str, str]]) -> None:
-    if not items:
-        return
-    # Last writer wins; a batch naming one key twice keeps the last value.
-    rows = [{"run_uuid": run_id, "key": k, "value": v} for k, v in dict(items).items()]
-    await conn.execute(upsert(conn, tags, ["run_uuid", "key"], ["value"]), rows)
 
 
 async def delete_tag(conn: AsyncConnection, run_id: str, key: str) -> int:

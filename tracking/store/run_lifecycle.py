@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracking.entities import RUN_NAME_TAG, RunInfo
 from tracking.errors import MlflowError
-from tracking.store.bulk import sqlite_insert_sql, sqlite_marks, upsert_clause
+from tracking.store.bulk import sqlite_insert_sql, sqlite_marks
 from tracking.store.dialect import upsert
 from tracking.store.outcomes import Outcome
+from tracking.store.run_writes import SET_TAGS
 from tracking.store.runs import INFO_COLUMNS, run_infos
 from tracking.store.tables import experiments, runs, tags
 
@@ -57,7 +58,6 @@ CheckRun = Callable[[str, str | None], None]
 _RUN_COLUMNS = tuple(column.name for column in INFO_COLUMNS)
 _run_row = operator.attrgetter(*(field.name for field in dataclasses.fields(RunInfo)))
 _TAG_COLUMNS = ("run_uuid", "key", "value")
-_SET_TAG = upsert_clause(tags, ["run_uuid", "key"], ["value"])
 _SQLITE_UPDATE = (
     "UPDATE runs SET status = coalesce(?, status), end_time = coalesce(?, end_time),"
     " name = coalesce(?, name) WHERE run_uuid = ?"
@@ -185,7 +185,7 @@ class RunUpdates:
         conn.executemany(_SQLITE_UPDATE, [(c.status, c.end_time, c.name, c.run_id) for c in kept])
         named = _name_tags(kept)
         if named:
-            conn.executemany(sqlite_insert_sql(tags, _TAG_COLUMNS, _SET_TAG), named)
+            conn.executemany(sqlite_insert_sql(tags, _TAG_COLUMNS, SET_TAGS), named)
         changed = sorted({c.run_id for c in kept})
         rows = conn.execute(
             f"SELECT {_INFO_SELECT} FROM runs WHERE run_uuid IN ({sqlite_marks(changed)})", changed

@@ -306,7 +306,8 @@ _RAISE_LATEST = (
     + ' WHERE (EXCLUDED."step", EXCLUDED."timestamp", EXCLUDED."value")'
     + ' > ("latest_metrics"."step", "latest_metrics"."timestamp", "latest_metrics"."value")'
 )
-_SET_TAGS = upsert_clause(tags, ["run_uuid", "key"], ["value"])
+# A tag keeps the last value written (run logging and renaming runs alike).
+SET_TAGS = upsert_clause(tags, ["run_uuid", "key"], ["value"])
 
 # A point without model or dataset (most of them) is inserted without those columns: binding
 # None costs sqlite3 an adapter lookup per value (see stored_value).
@@ -334,7 +335,7 @@ class _Rows(NamedTuple):
             (params, ("run_uuid", "key", "value"), self.params, "ON CONFLICT DO NOTHING"),
             (metrics, _METRIC_COLUMNS, self.metrics, "ON CONFLICT DO NOTHING"),
             (latest_metrics, latest_columns, latest, _RAISE_LATEST),
-            (tags, ("run_uuid", "key", "value"), self.tags, _SET_TAGS),
+            (tags, ("run_uuid", "key", "value"), self.tags, SET_TAGS),
         ]
 
     def inserts(self, experiments: dict[str, int]) -> list[Insert]:

@@ -14,10 +14,6 @@ from tracking.store import sqlite_reads
 from tracking.store.tables import runs
 
 
-async def insert_run(conn: AsyncConnection, **values: Any) -> None:
-    await conn.execute(sa.insert(runs).values(**values))
-
-
 async def run_state(conn: AsyncConnection, run_id: str) -> Any:
     """The run's lifecycle and experiment, or None when it does not exist."""
     result = await conn.execute(
