@@ -113,8 +113,8 @@ async def test_a_failing_transaction_rolls_back_and_releases_the_lock(backend_ur
         " last_update_time) VALUES ('half', '', 'active', 0, 0)"
     )
     try:
-        with pytest.raises(sa.exc.OperationalError, match="no_such_table"):
-            await writer.submit(kind, [insert, "SELECT * FROM no_such_table"])
+        with pytest.raises(sa.exc.IntegrityError, match="NOT NULL"):
+            await writer.submit(kind, [insert, "INSERT INTO experiments (name) VALUES (NULL)"])
         # Would block forever if the lock had been kept.
         count = writer.submit(kind, ["SELECT count(*) FROM experiments"])
         assert await asyncio.wait_for(count, timeout=10) == 0

@@ -18,10 +18,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tracking.errors import MlflowError, TemporarilyUnavailable
+from tracking.store.db_errors import is_disconnect, is_retryable, is_unavailable, translate
 from tracking.store.engine import is_sqlite, make_engine
 from tracking.store.outcomes import settle
 from tracking.store.sqlite_lock import WriterLock, lock_path
@@ -32,74 +32,7 @@ Operation = Callable[[AsyncConnection], Awaitable[Any]]
 
 log = logging.getLogger(__name__)
 
-_RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 _MAX_ATTEMPTS = 5
-
-
-# SQLSTATE classes that mean "the database cannot serve us right now": connection exceptions,
-# insufficient resources, operator intervention (shutdown, restart) and a database that is not
-# accepting connections.
-_UNAVAILABLE_SQLSTATES = ("08", "53", "57P", "55000")
-
-
-def _sqlstate(exc: BaseException) -> str | None:
-    """The SQLSTATE of a driver error, raw (asyncpg on a driver-level statement) or wrapped."""
-    if not isinstance(exc, sa.exc.DBAPIError):
-        return getattr(exc, "sqlstate", None)
-    orig = exc.orig
-    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if state is None:
-        state = getattr(getattr(orig, "__cause__", None), "sqlstate", None)
-    return state
-
-
-def is_retryable(exc: BaseException) -> bool:
-    if _sqlstate(exc) in _RETRYABLE_SQLSTATES:
-        return True
-    return isinstance(exc, sa.exc.DBAPIError) and "database is locked" in str(exc.orig)
-
-
-# SQLSTATEs that say this connection is gone: connection exceptions, and the backend ended by an
-# administrator or a shutdown (admin_shutdown, crash_shutdown, cannot_connect_now).
-_DISCONNECT_SQLSTATES = ("08", "57P01", "57P02", "57P03")
-
-
-def is_disconnect(exc: BaseException) -> bool:
-    """The connection was lost: the statement can be run again on a new one.
-
-    Either SQLAlchemy saw it (and invalidated the connection), or a driver-level read
-    (store/runs.py fetch) got asyncpg's own error, or the socket failed underneath.
-    """
-    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
-        return True
-    state = _sqlstate(exc)
-    if state is not None:
-        return str(state).startswith(_DISCONNECT_SQLSTATES)
-    cause: BaseException | None = exc
-    if isinstance(exc, sa.exc.DBAPIError):
-        cause = getattr(exc.orig, "__cause__", None) or exc.orig
-    if isinstance(cause, ConnectionError):  # reset, broken pipe, refused
-        return True
-    # asyncpg's own errors for a connection that is closed, or that read the server's
-    # termination message between two statements and can no longer run one.
-    name = type(cause).__name__
-    return type(cause).__module__.startswith("asyncpg") and (
-        name == "InternalClientError" or (name == "InterfaceError" and "closed" in str(cause))
-    )
-
-
-def is_unavailable(exc: BaseException) -> bool:
-    if is_disconnect(exc):
-        return True
-    if isinstance(exc, sa.exc.DBAPIError):
-        if exc.connection_invalidated or isinstance(
-            exc, sa.exc.OperationalError | sa.exc.InterfaceError
-        ):
-            return True
-    elif isinstance(exc, OSError | sa.exc.TimeoutError | ConnectionError):
-        return True
-    state = _sqlstate(exc)
-    return bool(state) and str(state).startswith(_UNAVAILABLE_SQLSTATES)
 
 
 class BatchKind(Protocol):
@@ -170,7 +103,7 @@ class Database:
         self._writer_lock = WriterLock(path) if path else None
         file = database_path(uri) if sqlite else None
         self._sqlite_writer = (
-            SqliteWriter(file, self._writer_lock, max_batch=max_batch_ops, translate=_translate)
+            SqliteWriter(file, self._writer_lock, max_batch=max_batch_ops)
             if file and self._writer_lock
             else None
         )
@@ -218,7 +151,7 @@ class Database:
         except MlflowError:
             raise
         except Exception as exc:
-            raise _translate(exc) from exc
+            raise translate(exc) from exc
 
     async def _read_once(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         async with self.reader.connect() as conn:
@@ -289,7 +222,7 @@ class Database:
             return
 
     def _fail(self, batch: list[_Pending], exc: BaseException) -> None:
-        error = _translate(exc)
+        error = translate(exc)
         if not isinstance(exc, MlflowError):
             log.warning("write batch of %d failed: %s", len(batch), exc)
         for pending in batch:
@@ -349,11 +282,3 @@ async def _invalidate(conn: AsyncConnection, exc: BaseException) -> None:
     if not conn.invalidated:
         with contextlib.suppress(Exception):
             await conn.invalidate(exc if isinstance(exc, Exception) else None)
-
-
-def _translate(exc: BaseException) -> BaseException:
-    if isinstance(exc, MlflowError):
-        return exc
-    if is_unavailable(exc):
-        return TemporarilyUnavailable(f"Database temporarily unavailable: {type(exc).__name__}")
-    return exc

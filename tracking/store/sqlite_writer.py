@@ -24,11 +24,11 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 
+from tracking.store.db_errors import is_sqlite_busy, translate
 from tracking.store.engine import SQLITE_PRAGMAS
 from tracking.store.outcomes import Outcome, settle
 from tracking.store.sqlite_lock import WriterLock, database_file
@@ -66,12 +66,10 @@ class SqliteWriter:
         lock: WriterLock,
         *,
         max_batch: int = 256,
-        translate: Callable[[BaseException], BaseException] = lambda exc: exc,
     ) -> None:
         self.path = path
         self.lock = lock
         self.max_batch = max_batch
-        self._translate = translate
         self._queue: collections.deque[_Queued] = collections.deque()
         self._wakeup = threading.Event()
         self._closing = False
@@ -144,16 +142,16 @@ class SqliteWriter:
             try:
                 outcomes = self._transaction(batch, gather=attempt == 1)
             except sqlite3.Error as exc:
-                if _is_busy(exc) and attempt < _MAX_ATTEMPTS:
+                if is_sqlite_busy(exc) and attempt < _MAX_ATTEMPTS:
                     time.sleep(0.005 * attempt)
                     continue
                 error = sa.exc.DBAPIError.instance(None, None, exc, sqlite3.Error)
                 log.warning("SQLite write batch of %d failed: %s", len(batch), exc)
-                _settle(batch, None, self._translate(error))
+                _settle(batch, None, translate(error))
                 return
             except Exception as exc:
                 log.warning("SQLite write batch of %d failed: %s", len(batch), exc)
-                _settle(batch, None, self._translate(exc))
+                _settle(batch, None, translate(exc))
                 return
             _settle(batch, outcomes, None)
             return
@@ -192,10 +190,6 @@ def _apply(conn: sqlite3.Connection, batch: list[_Queued]) -> list[Outcome]:
         for index, outcome in zip(indexes, kind.apply_sqlite(conn, items, prepared), strict=True):
             outcomes[index] = outcome
     return outcomes
-
-
-def _is_busy(exc: sqlite3.Error) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
 
 
 def _settle(
