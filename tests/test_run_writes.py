@@ -218,3 +218,27 @@ async def test_a_deadlock_raised_by_the_driver_is_retried(database):
         return attempts
 
     assert await database.write(write) == 2
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_batch_mixing_driver_and_sqlalchemy_kinds_commits_once(database):
+    """A kind on the driver's own connection (RunWrites on PostgreSQL) runs after the kinds
+    going through SQLAlchemy, inside the transaction they began: one batch, one commit. Run
+    first, it would commit on its own, before SQLAlchemy sends BEGIN."""
+    transactions: dict[str, int] = {}
+
+    class DriverKind:
+        driver_level = True
+
+        async def apply(self, conn: AsyncConnection, items: list[None], careful: bool):
+            native = await driver(conn)
+            transactions["driver"] = await native.fetchval("SELECT txid_current()")
+            return [(True, None)] * len(items)
+
+    async def generic(conn: AsyncConnection) -> None:
+        found = await conn.execute(sa.text("SELECT txid_current()"))
+        transactions["sqlalchemy"] = found.scalar_one()
+
+    # Queued in the same turn of the loop, so the group-commit task takes them as one batch.
+    await asyncio.gather(database.submit(DriverKind(), None), database.write(generic))
+    assert transactions["driver"] == transactions["sqlalchemy"]
