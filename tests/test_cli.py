@@ -29,9 +29,14 @@ def empty_pg_database(pg_base_url: str, name: str) -> str:
     return f"{pg_base_url}/{name}"
 
 
-def test_serve_refuses_an_unmigrated_postgres_and_names_the_command(pg_base_url, tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_refuses_an_unmigrated_postgres_and_names_the_command(pg_base_url, tmp_path, workers):
+    """Checked in the serving process itself, or with several workers in a child the
+    supervisor waits for: the same exit code and message either way."""
     uri = empty_pg_database(pg_base_url, "cli_unmigrated")
-    result = tracking("serve", "--port", "1", "--backend-store-uri", uri, cwd=tmp_path)
+    result = tracking(
+        "serve", "--port", "1", "--backend-store-uri", uri, "--workers", workers, cwd=tmp_path
+    )
     assert result.returncode == 2
     assert "python -m tracking db upgrade --backend-store-uri" in result.stderr
     assert "has no schema" in result.stderr
@@ -145,3 +150,18 @@ def test_allowed_artifact_locations_from_flag_and_environment():
     )
     assert settings.artifact_roots == ["/srv/art", "s3://b"]
     assert from_env({}).artifact_roots == []  # mlflow-artifacts:/ is served by the proxy
+
+
+def test_the_supervisor_of_several_workers_loads_no_database_or_http_library(tmp_path):
+    """What `serve` imports before it knows whether it will serve or only supervise; the
+    database step and the workers import the rest in their own processes."""
+    check = (
+        "import sys, tracking.__main__;"
+        " heavy = sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'alembic',"
+        " 'aiohttp', 'asyncpg', 'aiosqlite', 'orjson'});"
+        " print(heavy); sys.exit(1 if heavy else 0)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,15 +1,19 @@
 """Command line: `serve`, `db upgrade` and `gc`, with MLflow's flag names where they exist."""
 
-import argparse
-import asyncio
-import sys
+from __future__ import annotations
 
-from tracking import workers
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from tracking import startup, workers
 from tracking.config import Settings, from_env, split_list
-from tracking.errors import MlflowError
-from tracking.services.gc import GcReport, GcRequest, collect_garbage
-from tracking.store import migrate
-from tracking.store.engine import make_engine
+
+if TYPE_CHECKING:
+    from tracking.services.gc import GcReport
+
+# Only what `serve` needs is imported up here: a supervisor of several workers stays a small
+# process (tracking/startup.py). The other commands import their own.
 
 
 def _storage_flags(parser: argparse.ArgumentParser) -> None:
@@ -110,41 +114,32 @@ def _settings(args: argparse.Namespace) -> Settings:
     return from_env(**overrides)
 
 
-async def _check(settings: Settings) -> None:
-    engine = make_engine(settings.backend_store_uri, pool_size=1)
-    try:
-        await migrate.check_schema(engine, settings.backend_store_uri)
-    finally:
-        await engine.dispose()
-
-
-def _prepare(settings: Settings) -> None:
-    """Migrate (SQLite) or verify (PostgreSQL) once, before any worker starts."""
-    if settings.should_migrate:
-        migrate.upgrade(settings.backend_store_uri)
-    asyncio.run(_check(settings))
-
-
 def serve(settings: Settings) -> int:
-    try:
-        _prepare(settings)
-    except migrate.SchemaOutdated as exc:
-        print(exc, file=sys.stderr)
-        return 2
     worker_settings = settings.with_(auto_migrate=False)
     if settings.workers <= 1:
-        workers.run_worker(worker_settings)
-        return 0
+        code = startup.prepare(settings)
+        if code == 0:
+            workers.run_worker(worker_settings)
+        return code
+    code = startup.prepare_in_child(settings)
+    if code != 0:
+        return code
     return workers.supervise(worker_settings)
 
 
 def gc(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from tracking.errors import MlflowError
+    from tracking.services.gc import GcRequest, collect_garbage
+    from tracking.store import migrate
+
     request = GcRequest(args.older_than, args.run_ids, args.experiment_ids)
     try:
         report = asyncio.run(collect_garbage(settings, request))
     except migrate.SchemaOutdated as exc:
         print(exc, file=sys.stderr)
-        return 2
+        return startup.SCHEMA_OUTDATED
     except (MlflowError, ValueError) as exc:
         print(f"gc: {exc}", file=sys.stderr)
         return 1
@@ -187,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         return ui_install(settings, args)
     if args.command == "gc":
         return gc(settings, args)
+    from tracking.store import migrate
+
     migrate.upgrade(settings.backend_store_uri)
     print(f"Database is at revision {migrate.head_revision()}.")
     return 0

@@ -9,6 +9,8 @@ the throughput). Dealt in turn, connections split evenly whatever their ports. A
 costs one extra hand-over when it opens, nothing per request.
 """
 
+from __future__ import annotations
+
 import asyncio
 import contextlib
 import itertools
@@ -19,11 +21,12 @@ import signal
 import socket
 import threading
 from collections.abc import Iterator
-from typing import Any
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Any
 
 from tracking.config import Settings
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger("tracking")
 
@@ -38,6 +41,8 @@ def _install_loop() -> None:
 
 def run_worker(settings: Settings, channel: socket.socket | None = None) -> None:
     """Serve the app: on the port itself, or on the connections `channel` brings."""
+    from aiohttp import web
+
     from tracking.app import create_app
 
     _install_loop()
@@ -56,6 +61,8 @@ def run_worker(settings: Settings, channel: socket.socket | None = None) -> None
 
 
 async def _serve_handed_over(app: web.Application, channel: socket.socket) -> None:
+    from aiohttp import web
+
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     server = runner.server
