@@ -71,6 +71,40 @@ async def test_history_paging(api):
     assert "next_page_token" not in await api.ok("GET", "/metrics/get-history", params)
 
 
+async def test_full_history_keeps_every_value_and_field_exactly(api):
+    """A whole history (PostgreSQL renders it as JSON itself; SQLite's is built in Python):
+    doubles that read back bit for bit, NaN, 64-bit steps and timestamps, a key and dataset
+    fields that need escaping, model ids; and the rest of a history after a page token."""
+    run_id = await new_run(api)
+    key = "loss/train é:1"
+    values = [0.1 + 0.2, 5e-324, 1e300, -2.5, 1.7976931348623157e308, 123456789.12345679, "NaN"]
+    sent = [point(s - 3, 2**62 - 10 + s, v, key=key) for s, v in enumerate(values)]
+    sent.append(
+        point(
+            9,
+            2**62,
+            0.5,
+            key=key,
+            model_id="m-1",
+            dataset_name='eval "set" \\ 1',
+            dataset_digest="d1",
+        )
+    )
+    await api.ok("POST", "/runs/log-batch", {"run_id": run_id, "metrics": sent})
+    params = {"run_id": run_id, "metric_key": key}
+    body = await api.ok("GET", "/metrics/get-history", params)
+    assert body == {"metrics": sent}
+    got = [m["value"] for m in body["metrics"][:-2]]
+    assert [v.hex() for v in got] == [float(v).hex() for v in values[:-1]]
+    first = await api.ok("GET", "/metrics/get-history", {**params, "max_results": "3"})
+    rest = await api.ok(
+        "GET", "/metrics/get-history", {**params, "page_token": first["next_page_token"]}
+    )
+    assert first["metrics"] + rest["metrics"] == sent and "next_page_token" not in rest
+    empty = await api.ok("GET", "/metrics/get-history", {"run_id": run_id, "metric_key": "none"})
+    assert empty == {}
+
+
 @pytest.mark.parametrize(
     ("params", "status", "code", "message"),
     [

@@ -6,6 +6,7 @@ import contextlib
 import math
 from collections.abc import AsyncIterator
 
+import orjson
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -65,7 +66,7 @@ async def test_two_writers_on_the_same_runs(database, backend_uri):
             page = await MetricService(first).history(
                 run_id, "loss", max_results=None, page_token=None
             )
-            assert len(page.metrics.to_dicts()) == 80
+            assert page.count == len(orjson.loads(page.metrics_json)) == 80
     finally:
         await second.close()
 
@@ -184,9 +185,9 @@ async def test_the_first_sent_of_equally_ranked_points_is_the_latest(database):
     assert latest(await runs.get(zero_first)) == {"m": 0.0, "x": 2.0}
     metrics = MetricService(database)
     history = await metrics.history(nan_first, "x", max_results=None, page_token=None)
-    assert [row[5] for row in history.metrics.rows] == ["m-1"]
+    assert [point.get("model_id") for point in orjson.loads(history.metrics_json)] == ["m-1"]
     history = await metrics.history(zero_first, "m", max_results=None, page_token=None)
-    assert len(history.metrics.rows) == 3
+    assert history.count == 3
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)

@@ -1,8 +1,9 @@
 """Metric history endpoints and the dataset summaries the UI filters by."""
 
+import orjson
 from aiohttp import web
 
-from tracking.api.responses import json_response
+from tracking.api.responses import encoded_fields_response, json_response
 from tracking.api.wire import read_fields
 from tracking.keys import DATASETS, METRICS
 
@@ -16,12 +17,12 @@ async def get_metric_history(request: web.Request) -> web.Response:
         max_results=body.int32("max_results"),
         page_token=body.string("page_token"),
     )
-    out: dict[str, object] = {}
-    if page.metrics:
-        out["metrics"] = page.metrics.to_dicts()
+    fields: dict[str, bytes] = {}
+    if page.count:
+        fields["metrics"] = page.metrics_json
     if page.next_page_token:
-        out["next_page_token"] = page.next_page_token
-    return json_response(out)
+        fields["next_page_token"] = orjson.dumps(page.next_page_token)
+    return encoded_fields_response(fields)
 
 
 async def get_metric_history_bulk(request: web.Request) -> web.Response:

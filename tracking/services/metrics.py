@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracking.entities import MetricPoints, PointRow
@@ -20,7 +21,8 @@ MAX_RESULTS_PER_RUN = 2500
 
 @dataclass(frozen=True)
 class MetricPage:
-    metrics: MetricPoints
+    metrics_json: bytes  # the points as an encoded JSON array
+    count: int
     next_page_token: str | None
 
 
@@ -40,12 +42,14 @@ class MetricService:
 
         async def op(conn: AsyncConnection) -> MetricPage:
             await require_run(conn, run_id)
+            if max_results is None and conn.dialect.name == "postgresql":
+                return MetricPage(*await store.history_json(conn, run_id, key, offset=offset), None)
             limit = None if max_results is None else max_results + 1
             rows = await store.history(conn, run_id, key, offset=offset, limit=limit)
-            if max_results is None:
-                return MetricPage(MetricPoints(key, rows), None)
-            page, token = tokens.split_page(rows, offset, max_results)
-            return MetricPage(MetricPoints(key, page), token)
+            token = None
+            if max_results is not None:
+                rows, token = tokens.split_page(rows, offset, max_results)
+            return MetricPage(orjson.dumps(MetricPoints(key, rows).to_dicts()), len(rows), token)
 
         return await self.db.read(op)
 

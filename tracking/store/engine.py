@@ -57,6 +57,10 @@ def make_engine(uri: str, *, pool_size: int = 8, writer: bool = False) -> AsyncE
     kwargs: dict[str, Any] = {}
     if url.startswith("postgresql"):
         kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+        # Doubles the database renders as text (metric histories as JSON) print exactly: any
+        # value above 0 means the shortest text that reads back as the same double, whatever
+        # the server's own default.
+        kwargs["connect_args"] = {"server_settings": {"extra_float_digits": "3"}}
     else:
         kwargs.update(pool_size=1 if writer else pool_size, max_overflow=0 if writer else 4)
     engine = create_async_engine(url, **kwargs)

@@ -4,10 +4,12 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracking.store.driver_sql import DriverStatement, driver_statement, run_statement
+from tracking.store.runs import fetch
 from tracking.store.tables import metrics
 
 # Column order of entities.PointRow.
@@ -53,6 +55,50 @@ async def history(
     if limit is not None:
         values["limit"] = limit
     return await run_statement(conn, statement, **values)
+
+
+# One metric's history from an offset, as the response's JSON objects joined by commas, built by
+# PostgreSQL; and how many there are. A value prints exactly: the engine sets
+# extra_float_digits, so float8 text is the shortest that reads back as the same double
+# (stored values are never infinite; NaN is stored as 0 with is_nan). The aggregate reads the
+# ordered subquery as it comes: there is nothing else at its level (no join, no grouping), and
+# OFFSET keeps the subquery from being flattened into it or split across parallel workers. An
+# ORDER BY inside string_agg would instead sort the rendered text again (101 vs 54 ms for
+# 100,000 points).
+_HISTORY_JSON = """
+SELECT convert_to(coalesce(string_agg(p.point, ','), ''), 'UTF8'), count(*)
+FROM (
+  SELECT concat(
+    '{"key":', $3::text,
+    ',"value":', CASE WHEN is_nan THEN '"NaN"' ELSE "value"::text END,
+    ',"timestamp":', "timestamp", ',"step":', step,
+    CASE WHEN model_id <> '' THEN ',"model_id":' || to_json(model_id)::text END,
+    CASE WHEN dataset_name <> '' THEN ',"dataset_name":' || to_json(dataset_name)::text END,
+    CASE WHEN dataset_digest <> '' THEN ',"dataset_digest":' || to_json(dataset_digest)::text END,
+    '}') AS point
+  FROM metrics
+  WHERE run_uuid = $1 AND "key" = $2
+  ORDER BY "timestamp", step, "value"
+  OFFSET $4
+) p
+"""
+
+
+async def history_json(
+    conn: AsyncConnection, run_id: str, key: str, *, offset: int = 0
+) -> tuple[bytes, int]:
+    """PostgreSQL: one metric's points from `offset` in MLflow's order, as the encoded JSON
+    array of a get-history response, and their number.
+
+    As rows, a 100,000-point history cost ~180 ms from the query to the encoded response (a
+    Record, then a dict per point, then orjson), most of it the server's Python; PostgreSQL
+    renders the same bytes in ~55 ms and the server only passes them on. Served A/B (2
+    workers, 4 clients): p50 487-513 -> 195-199 ms; one client 279-301 -> 104-137 ms.
+    """
+    ((encoded, count),) = await fetch(
+        conn, _HISTORY_JSON, run_id, key, orjson.dumps(key).decode(), offset
+    )
+    return b"[" + encoded + b"]", int(count)
 
 
 async def bulk_history(
