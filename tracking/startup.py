@@ -3,7 +3,7 @@
 Nothing heavy is imported at module level. With several workers the supervisor only deals out
 connections, so it runs this step in a child process and never loads SQLAlchemy, alembic or
 aiohttp itself: they cost a process ~40 MB for the server's whole life (PSS of the supervisor
-56 -> 17 MB), and every worker imports its own anyway.
+56 -> 15 MB), and every worker imports its own anyway.
 """
 
 import multiprocessing

@@ -42,14 +42,11 @@ class MetricService:
 
         async def op(conn: AsyncConnection) -> MetricPage:
             await require_run(conn, run_id)
-            if max_results is None and conn.dialect.name == "postgresql":
+            if max_results is None:
                 return MetricPage(*await store.history_json(conn, run_id, key, offset=offset), None)
-            limit = None if max_results is None else max_results + 1
-            rows = await store.history(conn, run_id, key, offset=offset, limit=limit)
-            token = None
-            if max_results is not None:
-                rows, token = tokens.split_page(rows, offset, max_results)
-            return MetricPage(orjson.dumps(MetricPoints(key, rows).to_dicts()), len(rows), token)
+            rows = await store.history(conn, run_id, key, offset=offset, limit=max_results + 1)
+            page, token = tokens.split_page(rows, offset, max_results)
+            return MetricPage(orjson.dumps(MetricPoints(key, page).to_dicts()), len(page), token)
 
         return await self.db.read(op)
 
